@@ -1,0 +1,238 @@
+"""Elementwise ops: binary arithmetic (with broadcasting) and unary functions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+
+
+def _broadcast_error(op, a, b):
+    return ValueError(f"{op}: shapes {np.shape(a)} and {np.shape(b)} cannot be broadcast together")
+
+
+def exp(a):
+    """exp for an array or a Tensor (backward rules use it in both modes)."""
+    return Exp.apply(a) if isinstance(a, Tensor) else np.exp(a)
+
+
+def log(a):
+    """log for an array or a Tensor."""
+    return Log.apply(a) if isinstance(a, Tensor) else np.log(a)
+
+
+# ---- binary -------------------------------------------------------------------------------
+class Add(Function):
+    """a + b; d/da = 1, d/db = 1."""
+
+    def forward(self, a, b):
+        try:
+            return a + b
+        except ValueError:
+            raise _broadcast_error("add", a, b) from None
+
+    def backward(self, g, ins, out):
+        return g, g
+
+
+class Sub(Function):
+    """a - b; d/da = 1, d/db = -1."""
+
+    def forward(self, a, b):
+        try:
+            return a - b
+        except ValueError:
+            raise _broadcast_error("sub", a, b) from None
+
+    def backward(self, g, ins, out):
+        return g, -g
+
+
+class Mul(Function):
+    """a * b; d/da = b, d/db = a."""
+
+    def forward(self, a, b):
+        try:
+            return a * b
+        except ValueError:
+            raise _broadcast_error("mul", a, b) from None
+
+    def backward(self, g, ins, out):
+        a, b = ins
+        return g * b, g * a
+
+
+class Div(Function):
+    """a / b; d/da = 1/b, d/db = -a/b^2 = -out/b."""
+
+    def forward(self, a, b):
+        try:
+            return a / b
+        except ValueError:
+            raise _broadcast_error("div", a, b) from None
+
+    def backward(self, g, ins, out):
+        b = ins[1]
+        ga = g / b
+        return ga, -ga * out
+
+
+class Pow(Function):
+    """a ** b; d/da = b a^(b-1), d/db = a^b log a (only where the exponent needs a grad)."""
+
+    def forward(self, a, b):
+        try:
+            return a**b
+        except ValueError:
+            raise _broadcast_error("pow", a, b) from None
+
+    def backward(self, g, ins, out):
+        a, b = ins
+        ga = g * b * a ** (b - 1)
+        needs_b = self.inputs[1].requires_grad
+        if not needs_b:
+            return ga, None
+        # a^b log a is 0 where a == 0 (the limit for b > 0); keep log finite there
+        safe = np.where(np.asarray(a) > 0, 1.0, 0.0).astype(np.asarray(a).dtype)
+        return ga, g * out * log(a * safe + (1 - safe)) * safe
+
+
+class Maximum(Function):
+    """max(a, b) elementwise; ties split the gradient evenly."""
+
+    def forward(self, a, b):
+        try:
+            out = np.maximum(a, b)
+        except ValueError:
+            raise _broadcast_error("maximum", a, b) from None
+        wa = (a > b) + 0.5 * (a == b)
+        self.saved = (wa.astype(out.dtype), (1 - wa).astype(out.dtype))
+        return out
+
+    def backward(self, g, ins, out):
+        wa, wb = self.saved
+        return g * wa, g * wb
+
+
+# ---- unary --------------------------------------------------------------------------------
+class Neg(Function):
+    """-x."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g, ins, out):
+        return -g
+
+
+class Exp(Function):
+    """exp(x); d/dx = exp(x) = out."""
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, g, ins, out):
+        return g * out
+
+
+class Log(Function):
+    """log(x); d/dx = 1/x."""
+
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, g, ins, out):
+        return g / ins[0]
+
+
+class Sqrt(Function):
+    """sqrt(x); d/dx = 1 / (2 sqrt(x)) = 0.5 / out."""
+
+    def forward(self, x):
+        return np.sqrt(x)
+
+    def backward(self, g, ins, out):
+        return g * 0.5 / out
+
+
+class Tanh(Function):
+    """tanh(x); d/dx = 1 - tanh(x)^2 = 1 - out^2."""
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, g, ins, out):
+        return g * (1 - out * out)
+
+
+class Sigmoid(Function):
+    """1 / (1 + exp(-x)), computed stably; d/dx = out (1 - out)."""
+
+    def forward(self, x):
+        # exp of a non-positive number never overflows
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    def backward(self, g, ins, out):
+        return g * out * (1 - out)
+
+
+class Relu(Function):
+    """max(x, 0); d/dx = 1 where x > 0, else 0."""
+
+    def forward(self, x):
+        mask = x > 0
+        self.saved = mask
+        return x * mask
+
+    def backward(self, g, ins, out):
+        return g * self.saved
+
+
+class Abs(Function):
+    """|x|; d/dx = sign(x) (0 at 0)."""
+
+    def forward(self, x):
+        self.saved = np.sign(x)
+        return np.abs(x)
+
+    def backward(self, g, ins, out):
+        return g * self.saved
+
+
+class Clip(Function):
+    """clip(x, lo, hi); d/dx = 1 strictly inside the range, else 0."""
+
+    def forward(self, x, lo=None, hi=None):
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"clip: lower bound {lo} is above upper bound {hi} (shape {x.shape})")
+        mask = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            mask &= x > lo
+        if hi is not None:
+            mask &= x < hi
+        self.saved = mask
+        return np.clip(x, lo, hi)
+
+    def backward(self, g, ins, out):
+        return g * self.saved
+
+
+class Where(Function):
+    """where(cond, a, b) with a constant boolean cond; grads go to the chosen side."""
+
+    def forward(self, a, b, cond=None):
+        try:
+            out = np.where(cond, a, b)
+        except ValueError:
+            raise ValueError(
+                f"where: condition {np.shape(cond)}, x {np.shape(a)} and y {np.shape(b)} "
+                "cannot be broadcast together"
+            ) from None
+        self.saved = cond
+        return out
+
+    def backward(self, g, ins, out):
+        cond = self.saved
+        return g * cond, g * ~cond

@@ -1,0 +1,42 @@
+"""Matrix product with numpy's rules (1-d, 2-d, batched with broadcasting)."""
+
+from __future__ import annotations
+
+from ..autograd import Function, _sum_to
+
+
+def _mT(x):
+    """Swap the last two axes (array or Tensor)."""
+    return x.T if x.ndim == 2 else x.swapaxes(-1, -2)
+
+
+class MatMul(Function):
+    """a @ b; d/da = g @ b^T, d/db = a^T @ g, with 1-d operands promoted as numpy does."""
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: {a.shape} @ {b.shape}: operands must have at least 1 dimension")
+        k_a = a.shape[-1]
+        k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if k_a != k_b:
+            raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ")
+        try:
+            return a @ b
+        except ValueError:
+            raise ValueError(f"matmul: {a.shape} @ {b.shape}: batch dimensions cannot be broadcast") from None
+
+    def backward(self, g, ins, out):
+        a, b = ins
+        if a.ndim == 2 and b.ndim == 2:
+            return g @ b.T, a.T @ g
+        if a.ndim == 1 and b.ndim == 1:
+            return g * b, g * a
+        a2 = a.reshape((1, a.shape[0])) if a.ndim == 1 else a
+        b2 = b.reshape((b.shape[0], 1)) if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = g.reshape(g.shape[:-1] + (1, g.shape[-1]))
+        elif b.ndim == 1:
+            g = g.reshape(g.shape + (1,))
+        ga = _sum_to(g @ _mT(b2), a2.shape).reshape(a.shape)
+        gb = _sum_to(_mT(a2) @ g, b2.shape).reshape(b.shape)
+        return ga, gb

@@ -1,0 +1,41 @@
+"""Numerically stable softmax and log-softmax along one axis."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from .elementwise import exp
+
+
+def _axis(op, axis, ndim):
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    if ndim == 0 or not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
+    return int(axis) % ndim
+
+
+class Softmax(Function):
+    """exp(x - max) / sum; d/dx = out * (g - sum(g * out))."""
+
+    def forward(self, x, axis=-1):
+        axis = self.saved = _axis("softmax", axis, x.ndim)
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+
+    def backward(self, g, ins, out):
+        gy = g * out
+        return gy - out * gy.sum(axis=self.saved, keepdims=True)
+
+
+class LogSoftmax(Function):
+    """x - logsumexp(x); d/dx = g - softmax(x) * sum(g)."""
+
+    def forward(self, x, axis=-1):
+        axis = self.saved = _axis("log_softmax", axis, x.ndim)
+        z = x - x.max(axis=axis, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+    def backward(self, g, ins, out):
+        return g - exp(out) * g.sum(axis=self.saved, keepdims=True)

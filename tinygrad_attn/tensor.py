@@ -1,0 +1,366 @@
+"""Tensor: a numpy array, its gradient, and the op that made it."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import autograd
+from .autograd import STATE
+
+DEFAULT_DTYPE = np.float32
+
+
+def _convert(data, dtype):
+    """Turn user data into an ndarray: Python floats become float32, arrays keep their dtype."""
+    if isinstance(data, np.ndarray):
+        arr = data if dtype is None else data.astype(dtype, copy=False)
+    else:
+        try:
+            arr = np.asarray(data, dtype=dtype)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"Tensor: cannot make numeric data from {type(data).__name__}: {e}") from None
+        if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.generic):
+            arr = arr.astype(DEFAULT_DTYPE)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor: data of dtype {arr.dtype} (shape {arr.shape}) is not numeric")
+    return arr
+
+
+class Tensor:
+    """An n-d array that records the ops applied to it, for reverse-mode autodiff."""
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_version", "_hooks", "_retain", "__weakref__")
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data, requires_grad=False, name=None, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        arr = _convert(data, dtype)
+        if requires_grad and arr.dtype.kind != "f":
+            raise TypeError(f"Tensor: only floating-point data can require grad, got dtype {arr.dtype}")
+        self.data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+        self.name = name
+        self._version = 0
+        self._hooks = None
+        self._retain = False
+
+    # ---- basic properties -------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def op(self):
+        """The Function that made this tensor (None for leaves)."""
+        return self._ctx
+
+    def numpy(self):
+        """The data as an ndarray."""
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: tensor of shape {self.shape} has {self.data.size} elements, not 1")
+        return self.data.item()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __repr__(self):
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        if self._ctx is not None:
+            extra += f", op={self._ctx.name}"
+        if self.name:
+            extra += f", name={self.name!r}"
+        return f"Tensor({np.array2string(self.data, precision=4, threshold=20)}, dtype={self.dtype}{extra})"
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"bool: truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self.data)
+
+    # ---- autograd -----------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False, retain_grad=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (`grad` seeds a non-scalar)."""
+        autograd.backward(self, grad, retain_graph, retain_grad, create_graph)
+
+    def register_hook(self, fn):
+        """Call `fn(grad)` when this tensor's gradient is computed; a returned Tensor replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: tensor does not require grad")
+        self._hooks = (self._hooks or ()) + (fn,)
+        return fn
+
+    def retain_grad(self):
+        """Keep `.grad` on this intermediate tensor after backward."""
+        self._retain = True
+        return self
+
+    def detach(self):
+        """A tensor sharing the data, cut from the graph."""
+        return _new_tensor(self.data, False)
+
+    def requires_grad_(self, flag=True):
+        if flag and self.dtype.kind != "f":
+            raise TypeError(f"requires_grad_: dtype {self.dtype} cannot require grad")
+        self.requires_grad = bool(flag)
+        return self
+
+    # ---- arithmetic (each a Function in ops/) ---------------------------------------------
+    def __add__(self, other):
+        return _ops.Add.apply(self, lift(other, self))
+
+    def __radd__(self, other):
+        return _ops.Add.apply(lift(other, self), self)
+
+    def __sub__(self, other):
+        return _ops.Sub.apply(self, lift(other, self))
+
+    def __rsub__(self, other):
+        return _ops.Sub.apply(lift(other, self), self)
+
+    def __mul__(self, other):
+        return _ops.Mul.apply(self, lift(other, self))
+
+    def __rmul__(self, other):
+        return _ops.Mul.apply(lift(other, self), self)
+
+    def __truediv__(self, other):
+        return _ops.Div.apply(self, lift(other, self))
+
+    def __rtruediv__(self, other):
+        return _ops.Div.apply(lift(other, self), self)
+
+    def __pow__(self, other):
+        return _ops.Pow.apply(self, lift(other, self))
+
+    def __rpow__(self, other):
+        return _ops.Pow.apply(lift(other, self), self)
+
+    def __matmul__(self, other):
+        return _ops.MatMul.apply(self, lift(other, self))
+
+    def __rmatmul__(self, other):
+        return _ops.MatMul.apply(lift(other, self), self)
+
+    def __neg__(self):
+        return _ops.Neg.apply(self)
+
+    def exp(self):
+        """Elementwise e^x (same shape)."""
+        return _ops.Exp.apply(self)
+
+    def log(self):
+        """Elementwise natural log (same shape)."""
+        return _ops.Log.apply(self)
+
+    def sqrt(self):
+        """Elementwise square root (same shape)."""
+        return _ops.Sqrt.apply(self)
+
+    def tanh(self):
+        """Elementwise tanh (same shape)."""
+        return _ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        """Elementwise logistic sigmoid (same shape)."""
+        return _ops.Sigmoid.apply(self)
+
+    def relu(self):
+        """Elementwise max(x, 0) (same shape)."""
+        return _ops.Relu.apply(self)
+
+    def abs(self):
+        """Elementwise |x| (same shape)."""
+        return _ops.Abs.apply(self)
+
+    def clip(self, min=None, max=None):
+        """Elementwise clip to [min, max] (same shape)."""
+        return _ops.Clip.apply(self, lo=min, hi=max)
+
+    def maximum(self, other):
+        """Elementwise max with another tensor (broadcast shape)."""
+        return _ops.Maximum.apply(self, lift(other, self))
+
+    # ---- reductions -----------------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        """Sum over `axis` (int, tuple or None for all)."""
+        return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        """Mean over `axis` (int, tuple or None for all)."""
+        return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        """Max over `axis`; tied maxima share the gradient evenly."""
+        return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        """log(sum(exp(x))) over `axis`, computed stably."""
+        return _ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis=-1):
+        """exp(x) / sum(exp(x)) along `axis` (same shape), computed stably."""
+        return _ops.Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis=-1):
+        """x - logsumexp(x) along `axis` (same shape)."""
+        return _ops.LogSoftmax.apply(self, axis=axis)
+
+    # ---- movement -------------------------------------------------------------------------
+    def reshape(self, *shape):
+        """Same data in a new shape; one dimension may be -1."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if shape == self.data.shape:
+            return self
+        return _ops.Reshape.apply(self, shape=shape)
+
+    def transpose(self, *axes):
+        """Permute the axes (reversed when none are given)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _ops.Transpose.apply(self, axes=axes or None)
+
+    @property
+    def T(self):
+        """The tensor with its axes reversed."""
+        return _ops.Transpose.apply(self, axes=None)
+
+    def swapaxes(self, a, b):
+        """Swap two axes."""
+        axes = list(range(self.ndim))
+        try:
+            axes[a], axes[b] = axes[b], axes[a]
+        except IndexError:
+            raise ValueError(f"swapaxes: axes {a}, {b} out of range for shape {self.shape}") from None
+        return _ops.Transpose.apply(self, axes=tuple(axes))
+
+    def __getitem__(self, idx):
+        return _ops.GetItem.apply(self, idx=_normalize_index(idx, self.shape))
+
+    # ---- in-place ops: change the data, bump the version ----------------------------------
+    def _inplace(self, opname, fn, other):
+        if STATE.grad_enabled:
+            if self.requires_grad and self._ctx is None:
+                raise RuntimeError(
+                    f"{opname}: in-place op on a leaf tensor that requires grad (shape {self.shape}); "
+                    "use ta.no_grad() or an out-of-place op"
+                )
+            if self._ctx is not None or (isinstance(other, Tensor) and other.requires_grad):
+                raise RuntimeError(
+                    f"{opname}: in-place op on a tensor that is part of a graph (shape {self.shape}) "
+                    "is not recorded; write t = t op x instead"
+                )
+        value = other.data if isinstance(other, Tensor) else other
+        try:
+            fn(self.data, value, out=self.data, casting="same_kind")
+        except ValueError:
+            raise ValueError(
+                f"{opname}: cannot update shape {self.shape} in place with shape {np.shape(value)}"
+            ) from None
+        self._version += 1
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace("iadd", np.add, other)
+
+    def __isub__(self, other):
+        return self._inplace("isub", np.subtract, other)
+
+    def __imul__(self, other):
+        return self._inplace("imul", np.multiply, other)
+
+    def __itruediv__(self, other):
+        return self._inplace("itruediv", np.true_divide, other)
+
+    def __setitem__(self, idx, value):
+        def assign(dst, v, out=None, casting=None):
+            dst[idx] = v
+
+        if isinstance(idx, Tensor):
+            idx = idx.data
+        try:
+            return self._inplace("setitem", assign, value)
+        except IndexError as e:
+            raise IndexError(f"setitem: {e} (tensor shape {self.shape})") from None
+
+    # ---- comparisons (no gradient; bool tensors) -----------------------------------------
+    def _cmp(self, other, fn):
+        return _new_tensor(np.asarray(fn(self.data, other.data if isinstance(other, Tensor) else other)), False)
+
+    def __lt__(self, other):
+        return self._cmp(other, np.less)
+
+    def __le__(self, other):
+        return self._cmp(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._cmp(other, np.greater)
+
+    def __ge__(self, other):
+        return self._cmp(other, np.greater_equal)
+
+    __hash__ = object.__hash__
+
+
+def _new_tensor(data, requires_grad):
+    """Wrap an ndarray without checks (internal fast path)."""
+    t = object.__new__(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t._ctx = None
+    t.name = None
+    t._version = 0
+    t._hooks = None
+    t._retain = False
+    return t
+
+
+autograd._new_tensor = _new_tensor
+
+
+def lift(x, like: Tensor) -> Tensor:
+    """A constant operand as a Tensor; a Python number takes `like`'s dtype."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, numbers.Number) and not isinstance(x, np.generic):
+        kind = like.data.dtype.kind
+        if isinstance(x, bool) or (isinstance(x, numbers.Integral) and kind in "iuf") or kind in "f":
+            dt = like.data.dtype
+        else:
+            dt = DEFAULT_DTYPE
+        return _new_tensor(np.asarray(x, dtype=dt), False)
+    return Tensor(x)
+
+
+from . import ops as _ops  # noqa: E402  (ops import Tensor; methods look them up at call time)
+from .ops.movement import _normalize_index  # noqa: E402
