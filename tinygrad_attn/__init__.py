@@ -1,13 +1,28 @@
 """tinygrad_attn: a small reverse-mode autodiff engine on numpy, with RNN to Transformer models."""
 
-from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
-from .tensor import DEFAULT_DTYPE, Tensor
-from .creation import arange, concat, ones, randn, seed, stack, where, zeros, zeros_like, ones_like
 from . import functional
+from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
+from .creation import arange, concat, ones, ones_like, randn, seed, stack, where, zeros, zeros_like
+from .tensor import DEFAULT_DTYPE, Tensor
 
 __all__ = [
-    "Tensor", "DEFAULT_DTYPE", "no_grad", "enable_grad", "is_grad_enabled", "scope", "detect_anomaly",
-    "zeros", "ones", "zeros_like", "ones_like", "randn", "arange", "seed", "concat", "stack", "where",
+    "Tensor",
+    "DEFAULT_DTYPE",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "scope",
+    "detect_anomaly",
+    "zeros",
+    "ones",
+    "zeros_like",
+    "ones_like",
+    "randn",
+    "arange",
+    "seed",
+    "concat",
+    "stack",
+    "where",
     "functional",
 ]
 __version__ = "0.1.0"

@@ -95,9 +95,7 @@ def _check_finite(fn, data, phase: str):
     if data is not None and np.issubdtype(np.asarray(data).dtype, np.inexact):
         if not np.all(np.isfinite(data)):
             bad = "NaN" if np.isnan(data).any() else "Inf"
-            raise FloatingPointError(
-                f"{fn.name}: {phase} produced {bad} (op created at {fn.site or _user_site()})"
-            )
+            raise FloatingPointError(f"{fn.name}: {phase} produced {bad} (op created at {fn.site or _user_site()})")
 
 
 class Function:
@@ -181,9 +179,7 @@ def _sum_to(g, shape):
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1
-    )
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape)
@@ -208,14 +204,10 @@ def backward(root, grad=None, retain_graph=False, retain_grad=False, create_grap
     from .tensor import Tensor
 
     if not root.requires_grad:
-        raise RuntimeError(
-            f"backward: tensor of shape {root.shape} does not require grad and has no graph"
-        )
+        raise RuntimeError(f"backward: tensor of shape {root.shape} does not require grad and has no graph")
     if grad is None:
         if root.data.size != 1:
-            raise RuntimeError(
-                f"backward: output of shape {root.shape} is not a scalar; pass grad= of that shape"
-            )
+            raise RuntimeError(f"backward: output of shape {root.shape} is not a scalar; pass grad= of that shape")
         g0 = np.ones_like(root.data)
     else:
         g0 = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root.data.dtype)

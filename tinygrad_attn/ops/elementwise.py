@@ -227,8 +227,7 @@ class Where(Function):
             out = np.where(cond, a, b)
         except ValueError:
             raise ValueError(
-                f"where: condition {np.shape(cond)}, x {np.shape(a)} and y {np.shape(b)} "
-                "cannot be broadcast together"
+                f"where: condition {np.shape(cond)}, x {np.shape(a)} and y {np.shape(b)} cannot be broadcast together"
             ) from None
         self.saved = cond
         return out

@@ -43,9 +43,7 @@ class Reshape(Function):
         try:
             return x.reshape(shape)
         except ValueError:
-            raise ValueError(
-                f"reshape: cannot reshape {x.shape} ({x.size} elements) into {tuple(shape)}"
-            ) from None
+            raise ValueError(f"reshape: cannot reshape {x.shape} ({x.size} elements) into {tuple(shape)}") from None
 
     def backward(self, g, ins, out):
         return g.reshape(ins[0].shape)

@@ -1,0 +1,1 @@
+"""Subcommands of the `tinygrad-attn` command line (one module each)."""
