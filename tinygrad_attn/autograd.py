@@ -14,6 +14,8 @@ backward pass is itself a graph that can be differentiated and drawn.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import os
 import sys
 
@@ -26,9 +28,11 @@ class _State:
     grad_enabled = True
     anomaly = False
     scope = ""  # current scope path, "" at top level, "encoder/t=3" nested
+    inplace_ops = 0  # in-place ops so far; while 0, nodes need not record input versions
 
 
 STATE = _State()
+_SEQ = itertools.count(1)  # creation order of nodes: a later node never feeds an earlier one
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -107,7 +111,7 @@ class Function:
     (`create_graph=True`). Extra arrays a rule needs go in `self.saved`.
     """
 
-    __slots__ = ("inputs", "saved", "versions", "scope", "site", "freed")
+    __slots__ = ("inputs", "saved", "versions", "scope", "site", "freed", "seq")
     differentiable = True
 
     @property
@@ -137,10 +141,12 @@ class Function:
         out = _new_tensor(data, requires)
         if requires:
             fn.inputs = tensors
-            fn.versions = tuple([t._version for t in tensors])
+            # Before the first in-place op of the process every version is 0: store nothing.
+            fn.versions = tuple([t._version for t in tensors]) if STATE.inplace_ops else None
             fn.scope = STATE.scope
             fn.freed = False
             fn.site = _user_site() if STATE.anomaly else None
+            fn.seq = next(_SEQ)
             out._ctx = fn
         if STATE.anomaly:
             fn.site = fn.site or _user_site()
@@ -154,23 +160,16 @@ def _new_tensor(data, requires_grad):  # replaced by tensor.py at import
 
 def _toposort(root):
     """Tensors that require grad reachable from `root`, inputs before outputs (iterative)."""
-    order, seen = [], set()
-    stack = [(root, False)]
+    seen, found, stack = {id(root)}, [root], [root]
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
-        ctx = t._ctx
+        ctx = stack.pop()._ctx
         if ctx is not None:
             for p in ctx.inputs:
                 if p.requires_grad and id(p) not in seen:
-                    stack.append((p, False))
-    return order
+                    seen.add(id(p))
+                    found.append(p)
+                    stack.append(p)
+    return sorted(found, key=lambda t: t._ctx.seq if t._ctx is not None else 0)
 
 
 def _sum_to(g, shape):
@@ -186,11 +185,12 @@ def _sum_to(g, shape):
 
 
 def _check_versions(fn, out):
+    versions = fn.versions or (0,) * len(fn.inputs)
     for i, t in enumerate(fn.inputs):
-        if t._version != fn.versions[i]:
+        if t._version != versions[i]:
             raise RuntimeError(
                 f"{fn.name}: input {i} (shape {t.shape}) was modified in place after the op "
-                f"saved it: saved at version {fn.versions[i]}, now version {t._version}"
+                f"saved it: saved at version {versions[i]}, now version {t._version}"
             )
     if out._version != 0:
         raise RuntimeError(
@@ -213,52 +213,136 @@ def backward(root, grad=None, retain_graph=False, retain_grad=False, create_grap
         g0 = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root.data.dtype)
         if g0.shape != root.shape:
             raise ValueError(f"backward: grad of shape {g0.shape} for output of shape {root.shape}")
-    retain_graph = retain_graph or create_graph  # the grad's graph reuses the forward nodes
-    order = _toposort(root)
-    grads = {id(root): Tensor(g0) if create_graph else g0}
+    if create_graph:
+        with _set_grad(True):
+            _sweep(root, Tensor(g0), retain_graph=True, retain_grad=retain_grad, arrays=False)
+    else:
+        with _set_grad(False):
+            _sweep(root, g0, retain_graph, retain_grad, arrays=True)
+
+
+def _check_node(fn, out):
+    """Raise if the node was freed by an earlier backward or a tensor it uses changed in place."""
+    if fn.freed:
+        raise RuntimeError(
+            f"{fn.name}: trying to backward through the graph a second time; its saved "
+            "values were freed. Pass retain_graph=True to the first backward."
+        )
+    if fn.versions is not None or out._version:
+        _check_versions(fn, out)
+    elif STATE.inplace_ops:
+        for t in fn.inputs:
+            if t._version:
+                _check_versions(fn, out)
+
+
+def _sweep(root, g0, retain_graph, retain_grad, arrays):
+    """Walk the graph from `root`, newest node first, handing each node its summed gradient.
+
+    A max-heap on creation order replaces the topological sort: a node is processed only
+    after every node created later, so all of its consumers have already contributed.
+    With `arrays`, rules get numpy arrays and nothing is recorded; gradient buffers this
+    sweep allocated itself are `owned` (nobody else holds them), so later contributions
+    are added into them in place. Otherwise rules get Tensors and the sweep is recorded.
+    """
+    from .ops.movement import GetItem, add_at
+
     anomaly = STATE.anomaly
-    with _set_grad(create_graph):
-        for t in reversed(order):
-            g = grads.pop(id(t), None)
-            if g is None:
+    check_all = STATE.inplace_ops  # versions only need checking once an in-place op happened
+    grads = {id(root): g0}
+    owned = set()
+    leaves = []
+    heap = []
+    heappush, heappop = heapq.heappush, heapq.heappop
+    _schedule(root, heap, leaves, heappush)
+    while heap:
+        t = heappop(heap)[1]
+        g = grads.pop(id(t))
+        if owned:
+            owned.discard(id(g))
+        if t._hooks:
+            g = _run_hooks(t, g)
+        if retain_grad or t._retain:
+            _accumulate(t, g, not arrays)
+        fn = t._ctx
+        if fn.freed or check_all:
+            _check_node(fn, t)
+        inputs = fn.inputs
+        if not arrays:
+            in_grads = fn.backward(g, inputs, t)
+        elif type(fn) is GetItem:  # scatter straight into the input's gradient buffer
+            p = inputs[0]
+            if id(p) not in grads:
+                _schedule(p, heap, leaves, heappush)
+            _scatter_into(grads, owned, p, fn.saved, g, add_at)
+            in_grads = ()
+        else:
+            in_grads = fn.backward(g, [p.data for p in inputs], t.data)
+        if type(in_grads) is not tuple:
+            in_grads = (in_grads,)
+        for p, pg in zip(inputs, in_grads):
+            if pg is None or not p.requires_grad:
                 continue
-            if t._hooks:
-                for hook in t._hooks:
-                    r = hook(g if create_graph else Tensor(g))
-                    if r is not None:
-                        g = r if create_graph else (r.data if isinstance(r, Tensor) else r)
-            fn = t._ctx
-            if fn is None:  # leaf: accumulate
-                _accumulate(t, g, create_graph)
-                continue
-            if retain_grad or t._retain:
-                _accumulate(t, g, create_graph)
-            if fn.freed:
-                raise RuntimeError(
-                    f"{fn.name}: trying to backward through the graph a second time; its saved "
-                    "values were freed. Pass retain_graph=True to the first backward."
-                )
-            _check_versions(fn, t)
-            inputs = fn.inputs
-            if create_graph:
-                in_grads = fn.backward(g, inputs, t)
+            if pg.shape != p.data.shape:
+                pg = _sum_to(pg, p.data.shape)
+            if anomaly:
+                _check_finite(fn, pg if arrays else pg.data, "backward")
+            key = id(p)
+            prev = grads.get(key)
+            if prev is None:
+                grads[key] = pg
+                if p._ctx is None:
+                    leaves.append(p)
+                else:
+                    heappush(heap, (-p._ctx.seq, p))
+            elif not arrays:
+                grads[key] = prev + pg
+            elif id(prev) in owned:
+                np.add(prev, pg, out=prev)
             else:
-                in_grads = fn.backward(g, [p.data for p in inputs], t.data)
-            if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
-            for p, pg in zip(inputs, in_grads):
-                if pg is None or not p.requires_grad:
-                    continue
-                if pg.shape != p.shape:
-                    pg = _sum_to(pg, p.shape)
-                if anomaly:
-                    _check_finite(fn, pg.data if create_graph else pg, "backward")
-                key = id(p)
-                prev = grads.get(key)
-                grads[key] = pg if prev is None else prev + pg
-            if not retain_graph:
-                fn.saved = None
-                fn.freed = True
+                prev = grads[key] = prev + pg
+                if type(prev) is np.ndarray and prev.ndim:
+                    owned.add(id(prev))
+        if not retain_graph:
+            fn.saved = None
+            fn.freed = True
+    for t in leaves:
+        g = grads.pop(id(t))
+        if t._hooks:
+            g = _run_hooks(t, g)
+        _accumulate(t, g, not arrays)
+
+
+def _schedule(p, heap, leaves, heappush):
+    """Queue a tensor that just received its first gradient contribution."""
+    if p._ctx is None:
+        leaves.append(p)
+    else:
+        heappush(heap, (-p._ctx.seq, p))
+
+
+def _scatter_into(grads, owned, p, idx, g, add_at):
+    """grads[p] += zeros_like(p) with g at idx, touching only the indexed part."""
+    key = id(p)
+    buf = grads.get(key)
+    if buf is None:
+        buf = grads[key] = np.zeros(p.data.shape, dtype=np.result_type(p.data, g))
+        owned.add(id(buf))
+    elif id(buf) not in owned:
+        buf = grads[key] = np.array(buf, dtype=np.result_type(buf, g))
+        owned.add(id(buf))
+    add_at(buf, idx, g)
+
+
+def _run_hooks(t, g):
+    from .tensor import Tensor
+
+    create_graph = isinstance(g, Tensor)
+    for hook in t._hooks:
+        r = hook(g if create_graph else Tensor(g))
+        if r is not None:
+            g = r if create_graph else (r.data if isinstance(r, Tensor) else np.asarray(r))
+    return g
 
 
 def _accumulate(t, g, create_graph):

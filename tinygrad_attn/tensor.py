@@ -287,6 +287,7 @@ class Tensor:
                 f"{opname}: cannot update shape {self.shape} in place with shape {np.shape(value)}"
             ) from None
         self._version += 1
+        STATE.inplace_ops += 1
         return self
 
     def __iadd__(self, other):

@@ -60,7 +60,7 @@ class Mul(Function):
 
     def backward(self, g, ins, out):
         a, b = ins
-        return g * b, g * a
+        return (g * b if self.inputs[0].requires_grad else None), (g * a if self.inputs[1].requires_grad else None)
 
 
 class Div(Function):
@@ -73,9 +73,8 @@ class Div(Function):
             raise _broadcast_error("div", a, b) from None
 
     def backward(self, g, ins, out):
-        b = ins[1]
-        ga = g / b
-        return ga, -ga * out
+        ga = g / ins[1]
+        return ga, (-ga * out if self.inputs[1].requires_grad else None)
 
 
 class Pow(Function):

@@ -27,8 +27,9 @@ class MatMul(Function):
 
     def backward(self, g, ins, out):
         a, b = ins
+        need_a, need_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
         if a.ndim == 2 and b.ndim == 2:
-            return g @ b.T, a.T @ g
+            return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
         if a.ndim == 1 and b.ndim == 1:
             return g * b, g * a
         a2 = a.reshape((1, a.shape[0])) if a.ndim == 1 else a
@@ -37,6 +38,6 @@ class MatMul(Function):
             g = g.reshape(g.shape[:-1] + (1, g.shape[-1]))
         elif b.ndim == 1:
             g = g.reshape(g.shape + (1,))
-        ga = _sum_to(g @ _mT(b2), a2.shape).reshape(a.shape)
-        gb = _sum_to(_mT(a2) @ g, b2.shape).reshape(b.shape)
+        ga = _sum_to(g @ _mT(b2), a2.shape).reshape(a.shape) if need_a else None
+        gb = _sum_to(_mT(a2) @ g, b2.shape).reshape(b.shape) if need_b else None
         return ga, gb

@@ -22,18 +22,33 @@ def index_add(g, idx, shape):
     return _scatter(g, idx, shape)
 
 
-def _has_array_index(idx):
-    items = idx if isinstance(idx, tuple) else (idx,)
-    return any(isinstance(i, (np.ndarray, list)) for i in items)
-
-
 def _scatter(g, idx, shape):
     out = np.zeros(shape, dtype=g.dtype)
-    if _has_array_index(idx):
-        np.add.at(out, idx, g)
-    else:
-        out[idx] = g
+    add_at(out, idx, g)
     return out
+
+
+def _has_array_index(idx):
+    if type(idx) is tuple:
+        return any(isinstance(i, (np.ndarray, list)) for i in idx)
+    return isinstance(idx, (np.ndarray, list))
+
+
+def add_at(buf, idx, g):
+    """buf[idx] += g in place, with repeated indices accumulating."""
+    if not _has_array_index(idx):
+        buf[idx] += g  # basic indexing never repeats an element
+    elif isinstance(idx, np.ndarray) and idx.dtype.kind in "iu" and buf.ndim > 1:
+        # rows picked by an integer array (embedding lookups): sort the rows, sum each run
+        # with reduceat, add once per distinct row; much faster than np.add.at here
+        flat = idx.reshape(-1) % buf.shape[0]  # -1 and n-1 are the same row
+        order = np.argsort(flat, kind="stable")
+        rows = flat[order]
+        starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+        sums = np.add.reduceat(g.reshape((flat.size,) + buf.shape[1:])[order], starts, axis=0)
+        buf[rows[starts]] += sums
+    else:
+        np.add.at(buf, idx, g)
 
 
 class Reshape(Function):
