@@ -42,10 +42,10 @@ def sigmoid(x):
     return _t(x).sigmoid()
 
 
-def _int_array(op, targets):
+def _int_array(op, targets, what="targets"):
     t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     if t.dtype.kind not in "iu":
-        raise TypeError(f"{op}: targets must be integers, got dtype {t.dtype} (shape {t.shape})")
+        raise TypeError(f"{op}: {what} must be integers, got dtype {t.dtype} (shape {t.shape})")
     return t
 
 
@@ -88,7 +88,7 @@ def mse_loss(pred, target):
 
 def embedding(indices, weight):
     """Rows of `weight` (V, D) picked by integer `indices` (...) -> (..., D)."""
-    idx = _int_array("embedding", indices)
+    idx = _int_array("embedding", indices, "indices")
     V = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= V):
         bad = idx[(idx < 0) | (idx >= V)].reshape(-1)[0]

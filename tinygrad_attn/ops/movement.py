@@ -148,7 +148,7 @@ class Concat(Function):
         if nd == 0:
             raise ValueError("concat: zero-dimensional tensors cannot be concatenated")
         if not -nd <= axis < nd:
-            raise ValueError(f"concat: axis {axis} is out of range for {nd} dimensions")
+            raise ValueError(f"concat: axis {axis} is out of range for shapes {', '.join(str(x.shape) for x in xs)}")
         axis %= nd
         for x in xs:
             if x.ndim != nd or any(x.shape[i] != xs[0].shape[i] for i in range(nd) if i != axis):
@@ -171,7 +171,7 @@ class Stack(Function):
             raise ValueError("stack: needs at least one tensor")
         nd = xs[0].ndim + 1
         if not -nd <= axis < nd:
-            raise ValueError(f"stack: axis {axis} is out of range for {nd} dimensions")
+            raise ValueError(f"stack: axis {axis} is out of range for stacking shape {xs[0].shape} ({nd} dimensions)")
         if any(x.shape != xs[0].shape for x in xs):
             raise ValueError(f"stack: shapes differ: {', '.join(str(x.shape) for x in xs)}")
         axis %= nd

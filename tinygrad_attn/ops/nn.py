@@ -8,11 +8,12 @@ from ..autograd import Function
 from .elementwise import exp
 
 
-def _axis(op, axis, ndim):
+def _axis(op, axis, shape):
+    ndim = len(shape)
     if not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+        raise TypeError(f"{op}: axis must be an int, got {axis!r} (shape {shape})")
     if ndim == 0 or not -ndim <= axis < ndim:
-        raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor of shape {shape} ({ndim} dimensions)")
     return int(axis) % ndim
 
 
@@ -20,7 +21,7 @@ class Softmax(Function):
     """exp(x - max) / sum; d/dx = out * (g - sum(g * out))."""
 
     def forward(self, x, axis=-1):
-        axis = self.saved = _axis("softmax", axis, x.ndim)
+        axis = self.saved = _axis("softmax", axis, x.shape)
         e = np.exp(x - x.max(axis=axis, keepdims=True))
         return e / e.sum(axis=axis, keepdims=True)
 
@@ -33,7 +34,7 @@ class LogSoftmax(Function):
     """x - logsumexp(x); d/dx = g - softmax(x) * sum(g)."""
 
     def forward(self, x, axis=-1):
-        axis = self.saved = _axis("log_softmax", axis, x.ndim)
+        axis = self.saved = _axis("log_softmax", axis, x.shape)
         z = x - x.max(axis=axis, keepdims=True)
         return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 

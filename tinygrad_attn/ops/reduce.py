@@ -9,20 +9,26 @@ from .elementwise import exp
 from .movement import broadcast_to
 
 
-def normalize_axis(op, axis, ndim):
-    """`axis` (None, int or tuple) as a sorted tuple of non-negative ints, checked."""
+def normalize_axis(op, axis, shape):
+    """`axis` (None, int or tuple) for a tensor of `shape` as a sorted tuple of non-negative ints, checked."""
+    ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r} (shape {shape})")
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)):
-            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r} (shape {shape})")
         if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor of shape {shape} ({ndim} dimensions)")
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis!r}")
+        raise ValueError(f"{op}: repeated axis in {axis!r} (shape {shape})")
     return tuple(sorted(out)) if ndim else ()
 
 
@@ -35,7 +41,7 @@ class Sum(Function):
     """x.sum(axis, keepdims); the gradient is g broadcast back to x's shape."""
 
     def forward(self, x, axis=None, keepdims=False):
-        axes = normalize_axis("sum", axis, x.ndim)
+        axes = normalize_axis("sum", axis, x.shape)
         self.saved = (x.shape, keep_shape(x.shape, axes))
         return x.sum(axis=axes, keepdims=keepdims)
 
@@ -48,7 +54,7 @@ class Mean(Function):
     """x.mean(axis, keepdims); the gradient is g / n broadcast back."""
 
     def forward(self, x, axis=None, keepdims=False):
-        axes = normalize_axis("mean", axis, x.ndim)
+        axes = normalize_axis("mean", axis, x.shape)
         n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
         if n == 0:
             raise ValueError(f"mean: reducing axes {axes} of shape {x.shape} averages zero elements")
@@ -64,7 +70,7 @@ class Max(Function):
     """x.max(axis, keepdims); ties share the gradient evenly."""
 
     def forward(self, x, axis=None, keepdims=False):
-        axes = normalize_axis("max", axis, x.ndim)
+        axes = normalize_axis("max", axis, x.shape)
         if x.size == 0:
             raise ValueError(f"max: empty tensor of shape {x.shape} has no maximum")
         m = x.max(axis=axes, keepdims=True)
@@ -82,7 +88,7 @@ class LogSumExp(Function):
     """log(sum(exp(x), axis)), shifted by the max for stability; d/dx = softmax(x)."""
 
     def forward(self, x, axis=None, keepdims=False):
-        axes = normalize_axis("logsumexp", axis, x.ndim)
+        axes = normalize_axis("logsumexp", axis, x.shape)
         m = x.max(axis=axes, keepdims=True) if x.size else np.zeros(keep_shape(x.shape, axes), x.dtype)
         m = np.where(np.isfinite(m), m, 0)
         out = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
