@@ -1,8 +1,9 @@
 """tinygrad_attn: a small reverse-mode autodiff engine on numpy, with RNN to Transformer models."""
 
-from . import functional
+from . import functional, nn, optim
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
 from .creation import arange, concat, ones, ones_like, randn, seed, stack, where, zeros, zeros_like
+from .io import load, save
 from .tensor import DEFAULT_DTYPE, Tensor
 
 __all__ = [
@@ -24,5 +25,9 @@ __all__ = [
     "stack",
     "where",
     "functional",
+    "nn",
+    "optim",
+    "save",
+    "load",
 ]
 __version__ = "0.1.0"

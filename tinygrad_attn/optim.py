@@ -1,0 +1,104 @@
+"""Optimizers (SGD, Momentum, Adam) and gradient-norm clipping, updating parameters in place.
+
+The update rules follow "Deep Learning from Scratch" (Saitou), chapter 6, and Kingma & Ba,
+"Adam: A Method for Stochastic Optimization" (2015). Parameters without a gradient are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+class Optimizer:
+    """Base class: holds the parameter list; subclasses define `_update(i, p, g)` on arrays."""
+
+    def __init__(self, params: Iterable[Tensor], lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        for p in self.params:
+            if not isinstance(p, Tensor) or not p.requires_grad:
+                raise TypeError(f"{type(self).__name__}: every parameter must be a Tensor that requires grad")
+        if lr <= 0:
+            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
+        self.lr = lr
+
+    def zero_grad(self):
+        """Drop every parameter's gradient."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        """Apply one update to every parameter that has a gradient."""
+        for i, p in enumerate(self.params):
+            if p.grad is not None:
+                self._update(i, p.data, p.grad.data)
+
+    def _update(self, i: int, p: np.ndarray, g: np.ndarray):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """p <- p - lr * g."""
+
+    def __init__(self, params, lr: float = 0.01):
+        super().__init__(params, lr)
+
+    def _update(self, i, p, g):
+        p -= self.lr * g
+
+
+class Momentum(Optimizer):
+    """v <- momentum * v - lr * g;  p <- p + v."""
+
+    def __init__(self, params, lr: float = 0.01, momentum: float = 0.9):
+        super().__init__(params, lr)
+        self.momentum = momentum
+        self.v = [None] * len(self.params)
+
+    def _update(self, i, p, g):
+        if self.v[i] is None:
+            self.v[i] = np.zeros_like(p)
+        v = self.v[i]
+        v *= self.momentum
+        v -= self.lr * g
+        p += v
+
+
+class Adam(Optimizer):
+    """m, v running moments of g and g^2; p <- p - lr * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)."""
+
+    def __init__(self, params, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7):
+        super().__init__(params, lr)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.t = 0
+        self.m = [None] * len(self.params)
+        self.v = [None] * len(self.params)
+
+    def step(self):
+        self.t += 1
+        self._lr_t = self.lr * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        super().step()
+
+    def _update(self, i, p, g):
+        if self.m[i] is None:
+            self.m[i], self.v[i] = np.zeros_like(p), np.zeros_like(p)
+        m, v = self.m[i], self.v[i]
+        m += (1 - self.beta1) * (g - m)
+        v += (1 - self.beta2) * (g * g - v)
+        p -= (self._lr_t * m / (np.sqrt(v) + self.eps)).astype(p.dtype, copy=False)
+
+
+def clip_grad_norm_(params: Iterable[Tensor], max_norm: float) -> float:
+    """Scale all gradients in place so their joint L2 norm is at most max_norm; returns the norm before."""
+    grads = [p.grad.data for p in params if p.grad is not None]
+    total = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))
+    if total > max_norm:
+        rate = max_norm / (total + 1e-6)
+        for g in grads:
+            g *= rate
+    return total
