@@ -1,0 +1,105 @@
+"""Question/answer pairs as integer arrays, the book's text format, and the book's train/test split."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .vocab import PAD, START, Vocab
+
+BOOK_SEED = 1984  # the book seeds numpy's legacy global generator with this before shuffling
+
+
+@dataclass
+class PairData:
+    """A seq2seq task as id arrays: questions x (N, Tq), answers t (N, Ta) starting with the start id.
+
+    The decoder is fed `t[:, :-1]` and trained to predict `t[:, 1:]`.
+    """
+
+    x_train: np.ndarray
+    t_train: np.ndarray
+    x_test: np.ndarray
+    t_test: np.ndarray
+    vocab: Vocab
+    name: str = ""
+
+    def reversed(self) -> PairData:
+        """The same data with every question reversed (the book's "reversed input" trick)."""
+        return replace(self, x_train=self.x_train[:, ::-1].copy(), x_test=self.x_test[:, ::-1].copy())
+
+    def __repr__(self) -> str:
+        return (
+            f"PairData({self.name!r}: train {self.x_train.shape}->{self.t_train.shape}, "
+            f"test {self.x_test.shape}->{self.t_test.shape}, vocab {len(self.vocab)})"
+        )
+
+
+def read_pairs(path) -> list[tuple[str, str]]:
+    """Lines of the book's format -> [(question, answer)] in file order; the answer keeps its leading `_`."""
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not a text file ({e.reason} at byte {e.start})") from None
+    if lines and lines[-1] == "":
+        lines.pop()
+    pairs = []
+    for i, line in enumerate(lines, 1):
+        k = line.find(START)
+        if k < 0:
+            raise ValueError(f"{path}:{i}: no '{START}' separating question and answer in {line[:40]!r}")
+        pairs.append((line[:k], line[k:]))
+    if not pairs:
+        raise ValueError(f"{path}: no question/answer lines")
+    return pairs
+
+
+def book_permutation(n: int, seed: int = BOOK_SEED) -> np.ndarray:
+    """The book's shuffle: numpy's legacy Mersenne Twister seeded with `seed`, shuffling 0..n-1.
+
+    Same stream as `np.random.seed(seed); np.random.shuffle(idx)`, without touching the global state.
+    """
+    idx = np.arange(n)
+    np.random.RandomState(seed).shuffle(idx)
+    return idx
+
+
+def to_arrays(pairs, vocab: Vocab | None = None):
+    """Pairs of strings -> (questions (N, Tq), answers (N, Ta), vocab); short lines are padded with spaces."""
+    pairs = list(pairs)
+    vocab = vocab if vocab is not None else Vocab.from_pairs(pairs)
+    x = vocab.encode_batch([q for q, _ in pairs])
+    t = vocab.encode_batch([a for _, a in pairs])
+    return x, t, vocab
+
+
+def split_pairs(pairs, split="book", test_fraction: float = 0.1, seed: int = BOOK_SEED, name: str = "") -> PairData:
+    """Encode pairs and split them into train and test.
+
+    `split="book"`: the book's split (legacy shuffle with `seed`, last tenth is the test set);
+    `split="none"`: everything in file order is training data, no test set.
+    """
+    x, t, vocab = to_arrays(pairs)
+    n = len(x)
+    if split == "book":
+        perm = book_permutation(n, seed)
+        x, t = x[perm], t[perm]
+        cut = n - (n // 10 if test_fraction == 0.1 else int(round(n * test_fraction)))
+    elif split == "none":
+        cut = n
+    else:
+        raise ValueError(f"split must be 'book' or 'none', got {split!r}")
+    return PairData(x[:cut], t[:cut], x[cut:], t[cut:], vocab, name)
+
+
+def load_pairs(path, split="book", test_fraction: float = 0.1, seed: int = BOOK_SEED) -> PairData:
+    """Read a file in the book's format (question, `_`, answer per line) and split it (default: the book's split)."""
+    name = os.path.splitext(os.path.basename(os.fspath(path)))[0]
+    return split_pairs(read_pairs(path), split=split, test_fraction=test_fraction, seed=seed, name=name)
+
+
+__all__ = ["PAD", "START", "PairData", "read_pairs", "book_permutation", "to_arrays", "split_pairs", "load_pairs"]
