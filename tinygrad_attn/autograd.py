@@ -145,11 +145,11 @@ class Function:
             fn.versions = tuple([t._version for t in tensors]) if STATE.inplace_ops else None
             fn.scope = STATE.scope
             fn.freed = False
-            fn.site = _user_site() if STATE.anomaly else None
+            fn.site = None
             fn.seq = next(_SEQ)
             out._ctx = fn
         if STATE.anomaly:
-            fn.site = fn.site or _user_site()
+            fn.site = _user_site()
             _check_finite(fn, data, "forward")
         return out
 
@@ -180,8 +180,12 @@ def _sum_to(g, shape):
     lead = len(gshape) - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
     if axes:
-        g = g.sum(axis=axes, keepdims=True)
+        g = _fast_sum(g, axes, keepdims=True) if type(g) is np.ndarray else g.sum(axis=axes, keepdims=True)
     return g.reshape(shape)
+
+
+def _fast_sum(x, axes, keepdims):  # replaced by ops/reduce.py at import
+    return x.sum(axis=axes, keepdims=keepdims)
 
 
 def _check_versions(fn, out):
@@ -245,14 +249,16 @@ def _sweep(root, g0, retain_graph, retain_grad, arrays):
     sweep allocated itself are `owned` (nobody else holds them), so later contributions
     are added into them in place. Otherwise rules get Tensors and the sweep is recorded.
     """
+    from .ops.linalg import MatMul, weight_grad
     from .ops.movement import GetItem, add_at
 
     anomaly = STATE.anomaly
     check_all = STATE.inplace_ops  # versions only need checking once an in-place op happened
     grads = {id(root): g0}
     owned = set()
-    leaves = []
+    leaves = {}  # id -> leaf tensor that received gradient, in arrival order
     heap = []
+    deferred = {}  # leaf id -> [(a, g)]: weight grads of `a @ W`, summed as one GEMM at the end
     heappush, heappop = heapq.heappush, heapq.heappop
     _schedule(root, heap, leaves, heappush)
     while heap:
@@ -276,6 +282,16 @@ def _sweep(root, g0, retain_graph, retain_grad, arrays):
                 _schedule(p, heap, leaves, heappush)
             _scatter_into(grads, owned, p, fn.saved, g, add_at)
             in_grads = ()
+        elif type(fn) is MatMul and _is_weight(inputs[1]) and inputs[0].data.ndim >= 2 and not anomaly:
+            # many small a^T g products into one weight (an RNN's W_h at every step) cost far
+            # more than one GEMM over the stacked rows, so collect them and multiply once
+            a, w = inputs
+            pairs = deferred.get(id(w))
+            if pairs is None:
+                deferred[id(w)] = pairs = []
+                leaves[id(w)] = w
+            pairs.append((a.data, g))
+            in_grads = (g @ w.data.T if a.requires_grad else None,)
         else:
             in_grads = fn.backward(g, [p.data for p in inputs], t.data)
         if type(in_grads) is not tuple:
@@ -292,7 +308,7 @@ def _sweep(root, g0, retain_graph, retain_grad, arrays):
             if prev is None:
                 grads[key] = pg
                 if p._ctx is None:
-                    leaves.append(p)
+                    leaves[key] = p
                 else:
                     heappush(heap, (-p._ctx.seq, p))
             elif not arrays:
@@ -306,17 +322,26 @@ def _sweep(root, g0, retain_graph, retain_grad, arrays):
         if not retain_graph:
             fn.saved = None
             fn.freed = True
-    for t in leaves:
-        g = grads.pop(id(t))
+    for t in leaves.values():
+        g = grads.pop(id(t), None)
+        pairs = deferred.get(id(t))
+        if pairs is not None:
+            gw = weight_grad(pairs)
+            g = gw if g is None else g + gw
         if t._hooks:
             g = _run_hooks(t, g)
         _accumulate(t, g, not arrays)
 
 
+def _is_weight(t):
+    """A 2-d leaf that requires grad (its matmul gradients may be batched)."""
+    return t._ctx is None and t.requires_grad and t.data.ndim == 2
+
+
 def _schedule(p, heap, leaves, heappush):
     """Queue a tensor that just received its first gradient contribution."""
     if p._ctx is None:
-        leaves.append(p)
+        leaves[id(p)] = p
     else:
         heappush(heap, (-p._ctx.seq, p))
 

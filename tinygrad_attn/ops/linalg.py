@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Function, _sum_to
 
 
 def _mT(x):
     """Swap the last two axes (array or Tensor)."""
     return x.T if x.ndim == 2 else x.swapaxes(-1, -2)
+
+
+def weight_grad(pairs):
+    """sum_i a_i^T g_i as one GEMM over the stacked rows: [(a (..., k), g (..., n))] -> (k, n)."""
+    if len(pairs) == 1:
+        a, g = pairs[0]
+        return a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1]))
+    a = np.concatenate([a.reshape((-1, a.shape[-1])) for a, _ in pairs])
+    g = np.concatenate([g.reshape((-1, g.shape[-1])) for _, g in pairs])
+    return a.T @ g
 
 
 class MatMul(Function):
@@ -21,6 +33,8 @@ class MatMul(Function):
         if k_a != k_b:
             raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ")
         try:
+            if a.ndim > 2 and b.ndim == 2:  # one GEMM over all rows beats numpy's per-batch loop
+                return (a.reshape((-1, k_a)) @ b).reshape(a.shape[:-1] + (b.shape[1],))
             return a @ b
         except ValueError:
             raise ValueError(f"matmul: {a.shape} @ {b.shape}: batch dimensions cannot be broadcast") from None
@@ -30,6 +44,10 @@ class MatMul(Function):
         need_a, need_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
         if a.ndim == 2 and b.ndim == 2:
             return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
+        if b.ndim == 2 and a.ndim > 2:  # (..., m, k) @ (k, n): both grads are single GEMMs
+            ga = (g.reshape((-1, g.shape[-1])) @ b.T).reshape(a.shape) if need_a else None
+            gb = a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1])) if need_b else None
+            return ga, gb
         if a.ndim == 1 and b.ndim == 1:
             return g * b, g * a
         a2 = a.reshape((1, a.shape[0])) if a.ndim == 1 else a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import autograd
 from ..autograd import Function
 from .elementwise import exp
 from .movement import broadcast_to
@@ -32,6 +33,26 @@ def normalize_axis(op, axis, shape):
     return tuple(sorted(out)) if ndim else ()
 
 
+def fast_sum(x, axes, keepdims=False):
+    """x.sum(axes) for an ndarray; a leading or trailing block of axes is summed by a
+    matrix-vector product, which BLAS does several times faster than numpy's reduction."""
+    nd = x.ndim
+    if axes and x.dtype.kind == "f" and nd > 1 and x.flags.c_contiguous and len(axes) < nd:
+        k = len(axes)
+        if axes == tuple(range(k)):  # leading axes: ones @ (m, rest)
+            m = int(np.prod(x.shape[:k]))
+            out = np.ones(m, x.dtype) @ x.reshape((m, -1))
+            return out.reshape((1,) * k + x.shape[k:] if keepdims else x.shape[k:])
+        if axes == tuple(range(nd - k, nd)):  # trailing axes: (rest, m) @ ones
+            m = int(np.prod(x.shape[nd - k :]))
+            out = x.reshape((-1, m)) @ np.ones(m, x.dtype)
+            return out.reshape(x.shape[: nd - k] + (1,) * k if keepdims else x.shape[: nd - k])
+    return x.sum(axis=axes, keepdims=keepdims)
+
+
+autograd._fast_sum = fast_sum  # the central broadcast reduction uses it too
+
+
 def keep_shape(shape, axes):
     """`shape` with the reduced axes set to 1 (what keepdims=True gives)."""
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
@@ -43,7 +64,7 @@ class Sum(Function):
     def forward(self, x, axis=None, keepdims=False):
         axes = normalize_axis("sum", axis, x.shape)
         self.saved = (x.shape, keep_shape(x.shape, axes))
-        return x.sum(axis=axes, keepdims=keepdims)
+        return fast_sum(x, axes, keepdims)
 
     def backward(self, g, ins, out):
         shape, kshape = self.saved
@@ -59,7 +80,9 @@ class Mean(Function):
         if n == 0:
             raise ValueError(f"mean: reducing axes {axes} of shape {x.shape} averages zero elements")
         self.saved = (x.shape, keep_shape(x.shape, axes), n)
-        return x.mean(axis=axes, keepdims=keepdims)
+        if x.dtype.kind != "f":
+            return x.mean(axis=axes, keepdims=keepdims)
+        return fast_sum(x, axes, keepdims) * np.asarray(1.0 / n, dtype=x.dtype)
 
     def backward(self, g, ins, out):
         shape, kshape, n = self.saved
