@@ -22,7 +22,8 @@ test: lint
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m pip install --quiet torch==2.13.0 dezero autograd micrograd threadpoolctl
+	$(BIN)/python benchmarks/run.py --check
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis build *.egg-info
