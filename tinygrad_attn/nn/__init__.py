@@ -4,6 +4,7 @@ import importlib.util
 
 from .layers import Dropout, Embedding, LayerNorm, Linear
 from .module import Module, ModuleList, Parameter, Sequential
+from .recurrent import GRU, LSTM, RNN, detach_state
 
 __all__ = [
     "Module",
@@ -14,6 +15,10 @@ __all__ = [
     "Embedding",
     "LayerNorm",
     "Dropout",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "detach_state",
 ]
 
 # The seq2seq models (seq2seq.py, written alongside, imports the layers above) are exported
