@@ -430,11 +430,16 @@ def op_graphs(draw, ops=OP_TABLE, max_depth=3, out_shape=None, reuse_inputs=True
         if depth == 0:
             return leaf(s)
         # the root is always an op (a bare input tests nothing); below it, 0 means "an input"
-        choice = draw(st.integers(1 if depth == max_depth else 0, len(ops)))
+        root = depth == max_depth
+        choice = draw(st.integers(1 if root else 0, len(ops)))
         if choice == 0:
             return leaf(s)
-        op = ops[choice - 1]
-        made = op.child_shapes(draw, s)
+        # an op that cannot make shape `s` gives way: to an input below the root, to the next op at it
+        for k in range(len(ops) if root else 1):
+            op = ops[(choice - 1 + k) % len(ops)]
+            made = op.child_shapes(draw, s)
+            if made is not None:
+                break
         if made is None:
             return leaf(s)
         child_shapes, params = made
