@@ -34,12 +34,6 @@ def test_forward_inf_from_overflow():
         x.exp()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="engine bug in autograd.Function.apply: fn.site is only set for recorded nodes, so anomaly mode "
-    "raises AttributeError for an op on tensors that do not require grad",
-)
 def test_forward_anomaly_on_tensors_that_do_not_require_grad():
     x = Tensor(np.array([1000.0]))
     with ta.detect_anomaly(), pytest.raises(FloatingPointError, match="Exp.*forward.*Inf"):
