@@ -1,0 +1,107 @@
+"""`tinygrad-attn train` end to end on tiny tasks: output, metrics JSON format, checkpoints, one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_attn as ta
+from tinygrad_attn.cli import main
+
+TINY = ["--train-size", "64", "--test-size", "16", "--batch-size", "32", "--hidden", "8", "--wordvec", "4", "--quiet"]
+
+
+def _run(capsys, *argv):
+    try:
+        code = main(["train", *argv])
+    except SystemExit as e:  # argparse rejects a flag
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_tiny_task_writes_metrics_and_weights(tmp_path, capsys):
+    metrics, weights = tmp_path / "m.json", tmp_path / "w.npz"
+    code, out, err = _run(
+        capsys, "--task", "addition", "--epochs", "2", *TINY, "--metrics-json", str(metrics), "--save", str(weights)
+    )
+    assert code == 0, err
+    assert "epoch   1" in out and "epoch   2" in out and "test acc" in out
+    doc = json.loads(metrics.read_text())
+    assert list(doc) == ["epochs"] and [e["epoch"] for e in doc["epochs"]] == [1, 2]
+    for e in doc["epochs"]:
+        assert set(e) == {"epoch", "train_loss", "test_accuracy", "seconds"}
+        assert 0.0 <= e["test_accuracy"] <= 1.0 and e["seconds"] > 0 and np.isfinite(e["train_loss"])
+    assert doc["epochs"][1]["train_loss"] < doc["epochs"][0]["train_loss"]
+    state = ta.load(weights)
+    model = ta.nn.Seq2Seq(13, 4, 8)
+    model.load_state_dict(state)
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--model", "peeky", "--reverse", "--cell", "gru"],
+        ["--model", "attention", "--score", "dot"],
+        ["--model", "transformer", "--heads", "2", "--layers", "1"],
+    ],
+)
+def test_each_model_trains_one_epoch(flags, capsys):
+    needs = {"attention": "Attention", "transformer": "TransformerDecoderLayer"}.get(flags[1])
+    if needs and not hasattr(ta.nn, needs):
+        pytest.skip(f"ta.nn.{needs} is not there yet")
+    code, out, err = _run(capsys, "--task", "reversal", "--epochs", "1", *TINY, *flags)
+    assert code == 0, err
+    assert "test acc" in out
+
+
+def test_book_format_file_with_the_book_split(tmp_path, capsys):
+    f = tmp_path / "sums.txt"
+    rng = np.random.default_rng(0)
+    pairs = {(int(a), int(b)) for a, b in rng.integers(0, 100, (60, 2))}
+    f.write_text("".join(f"{a}+{b}".ljust(5) + "_" + str(a + b).ljust(3) + "\n" for a, b in sorted(pairs)))
+    code, out, err = _run(capsys, "--data", str(f), "--epochs", "1", "--batch-size", "16", "--hidden", "8", "--quiet")
+    assert code == 0, err
+    n = len(pairs)
+    assert f"{n - n // 10} train / {n // 10} test" in out
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--data", "no/such/file.txt"], "No such file"),
+        (["--data", "."], "directory"),
+        (["--task", "addition", "--epochs", "0"], "--epochs"),
+        (["--task", "addition", "--model", "lstm9"], "--model"),
+        (["--task", "nonsense"], "--task"),
+        (["--task", "addition", "--data", "x.txt"], "not allowed"),
+        (["--epochs", "1"], "required"),
+        (["--task", "addition", "--metrics-json", "no/such/dir/m.json"], "does not exist"),
+        (["--task", "addition", "--train-size", "1000000000"], "distinct"),
+    ],
+)
+def test_bad_flags_and_files_give_one_line(argv, needle, capsys):
+    code, out, err = _run(capsys, *argv)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert needle in err and "Traceback" not in err
+
+
+def test_bad_data_file_gives_one_line(tmp_path, capsys):
+    f = tmp_path / "bad.txt"
+    f.write_text("no separator here\n")
+    code, out, err = _run(capsys, "--data", str(f))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "bad.txt:1" in err
+
+
+def test_console_entry_point_runs_as_a_module(tmp_path):
+    """The real process: exit status 2 and one stderr line, no traceback."""
+    r = subprocess.run(
+        [sys.executable, "-m", "tinygrad_attn", "train", "--data", str(tmp_path / "missing.txt")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr

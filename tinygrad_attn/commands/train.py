@@ -1,0 +1,287 @@
+"""Train a seq2seq model on a generated task or a file in the book's format; report loss and accuracy per epoch.
+
+Examples:
+  tinygrad-attn train --data ../shared/data/addition.txt --model peeky --reverse --epochs 25
+  tinygrad-attn train --data ../shared/data/date.txt --model attention --reverse --epochs 3 --hidden 256
+  tinygrad-attn train --task reversal --model transformer --epochs 5
+
+Accuracy is exact match over the whole answer (padding included), decoded greedily, as the book
+counts it. With --data the split is the book's (seed 1984, last tenth for testing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+MODELS = ("seq2seq", "peeky", "attention", "transformer")
+SCORES = (
+    "similarity",
+    "dot",
+    "scaled_dot",
+    "general",
+    "biased_general",
+    "activated_general",
+    "concat",
+    "additive",
+    "deep",
+    "location",
+)
+DEFAULT_HIDDEN = {"seq2seq": 128, "peeky": 128, "attention": 256, "transformer": 64}
+PROG = "tinygrad-attn train"
+
+
+class UsageError(Exception):
+    """A problem with the flags or the data, reported as one line."""
+
+
+def _positive(kind):
+    def parse(s):
+        try:
+            v = kind(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{s!r} is not a {kind.__name__}") from None
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {s}")
+        return v
+
+    return parse
+
+
+def _one_line_error(message):
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def add_arguments(p):
+    """The flags of `tinygrad-attn train`."""
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.error = _one_line_error  # bad flags: one line, no usage dump
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", metavar="PATH", help="a text file in the book's format (question _answer per line)")
+    src.add_argument("--task", choices=("addition", "dates", "reversal", "recall"), help="a generated task")
+    p.add_argument("--model", choices=MODELS, default="seq2seq", help="model (default seq2seq)")
+    p.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm", help="recurrent cell (default lstm)")
+    p.add_argument("--score", choices=SCORES, default="dot", help="attention score function (default dot)")
+    p.add_argument("--reverse", action="store_true", help="reverse the questions (the book's trick)")
+    p.add_argument("--epochs", type=_positive(int), default=25, help="epochs (default 25)")
+    p.add_argument("--batch-size", type=_positive(int), default=128, help="minibatch size (default 128)")
+    p.add_argument(
+        "--hidden", type=_positive(int), help="hidden size / d_model (default 128, attention 256, transformer 64)"
+    )
+    p.add_argument(
+        "--wordvec", type=_positive(int), default=16, help="embedding size of the recurrent models (default 16)"
+    )
+    p.add_argument("--heads", type=_positive(int), default=4, help="transformer heads (default 4)")
+    p.add_argument("--layers", type=_positive(int), default=2, help="transformer layers (default 2)")
+    p.add_argument("--lr", type=_positive(float), default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--max-grad", type=_positive(float), default=5.0, help="clip the global gradient norm (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed for weights, batches and generated data (default 0)")
+    p.add_argument("--split", choices=("book", "none"), default="book", help="split of a --data file (default book)")
+    p.add_argument("--train-size", type=_positive(int), help="examples of a generated task for training")
+    p.add_argument("--test-size", type=_positive(int), help="examples of a generated task for testing")
+    p.add_argument("--distance", type=_positive(int), default=10, help="--task recall: tokens between name and '?'")
+    p.add_argument("--metrics-json", metavar="FILE", help="write per-epoch loss, accuracy and seconds as JSON")
+    p.add_argument("--save", metavar="FILE", help="save the weights after every epoch (.npz)")
+    p.add_argument("--plot", metavar="DIR", help="write training curves (and attention heatmaps) into DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def load_data(args):
+    """The PairData that the flags ask for (reversed questions with --reverse)."""
+    from .. import data as D
+
+    if args.data is not None:
+        if os.path.isdir(args.data):
+            raise UsageError(f"--data {args.data}: is a directory, not a file")
+        try:
+            d = D.load_pairs(args.data, split=args.split)
+        except OSError as e:
+            raise UsageError(f"--data {args.data}: {e.strerror or e}") from None
+        except (ValueError, KeyError) as e:
+            raise UsageError(f"--data {args.data}: {e}") from None
+    else:
+        kw = {"seed": args.seed}
+        if args.train_size:
+            kw["n_train"] = args.train_size
+        if args.test_size:
+            kw["n_test"] = args.test_size
+        if args.task == "recall":
+            kw["distance"] = args.distance
+        try:
+            d = D.TASKS[args.task](**kw)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    if len(d.x_test) == 0:
+        raise UsageError("no test examples (use --split book or a --test-size)")
+    return d.reversed() if args.reverse else d
+
+
+def build_model(args, vocab_size, src_len, tgt_len):
+    """The model the flags ask for."""
+    from .. import nn
+
+    H = args.hidden or DEFAULT_HIDDEN[args.model]
+    if args.model in ("seq2seq", "peeky"):
+        return nn.Seq2Seq(vocab_size, args.wordvec, H, cell=args.cell, peeky=args.model == "peeky")
+    if args.model == "attention":
+        return nn.AttentionSeq2Seq(vocab_size, args.wordvec, H, cell=args.cell, score=args.score)
+    if H % args.heads:
+        raise UsageError(f"--hidden {H} is not divisible by --heads {args.heads}")
+    return nn.Transformer(
+        vocab_size, d_model=H, n_heads=args.heads, n_layers=args.layers, max_len=max(src_len, tgt_len)
+    )
+
+
+def _logits(out):
+    return out[0] if isinstance(out, tuple) else out
+
+
+def evaluate(model, x, t, start_id, batch_size=500):
+    """Exact-match accuracy of greedy decoding: every generated token must equal t[:, 1:]."""
+    model.eval()
+    correct = 0
+    for k in range(0, len(x), batch_size):
+        ids = _logits(model.generate(x[k : k + batch_size], start_id, t.shape[1] - 1))
+        correct += int((ids == t[k : k + batch_size, 1:]).all(axis=1).sum())
+    model.train()
+    return correct / len(x)
+
+
+def _write_json(path, history):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump({"epochs": history}, f, indent=1)
+    os.replace(tmp, path)
+
+
+def _plots(args, model, d, history):
+    try:
+        from viz import plots
+    except ImportError as e:
+        print(f"--plot: viz.plots is not available ({e}); no plots written", file=sys.stderr)
+        return
+    os.makedirs(args.plot, exist_ok=True)
+    written = []
+    try:
+        path = os.path.join(args.plot, "training_curves.png")
+        plots.training_curves(history, path)
+        written.append(path)
+        if args.model in ("attention", "transformer"):
+            n = min(4, len(d.x_test))
+            x, t = d.x_test[:n], d.t_test[:n]
+            ids, w = model.generate(x, d.vocab.start_id, t.shape[1] - 1)
+            for i in range(n):
+                src = list(d.vocab.decode(x[i]))
+                out = list(d.vocab.decode(ids[i]))
+                path = os.path.join(args.plot, f"attention_{i}.png")
+                plots.attention_heatmap(w[i], src, out, path)
+                written.append(path)
+    except (AttributeError, TypeError) as e:
+        print(f"--plot: viz.plots could not draw ({e})", file=sys.stderr)
+    for p in written:
+        print(f"wrote {p}")
+
+
+def train(args) -> int:
+    import tinygrad_attn as ta
+    from tinygrad_attn import functional as F
+    from tinygrad_attn import optim
+    from tinygrad_attn.data import batches, num_batches
+
+    if args.metrics_json:
+        parent = os.path.dirname(os.path.abspath(args.metrics_json))
+        if not os.path.isdir(parent):
+            raise UsageError(f"--metrics-json {args.metrics_json}: directory {parent} does not exist")
+    d = load_data(args)
+    ta.seed(args.seed)
+    model = build_model(args, len(d.vocab), d.x_train.shape[1], d.t_train.shape[1])
+    params = model.parameters()
+    opt = optim.Adam(params, lr=args.lr)
+    rng = np.random.default_rng(args.seed)
+    start_id = d.vocab.start_id
+    n_params = sum(p.data.size for p in params)
+    print(
+        f"{d.name or args.task}: {len(d.x_train)} train / {len(d.x_test)} test, vocab {len(d.vocab)}, "
+        f"{args.model} ({n_params} parameters){' reversed input' if args.reverse else ''}"
+    )
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+
+        def tqdm(it, **kw):
+            return it
+
+    history = []
+    nb = num_batches(len(d.x_train), args.batch_size)
+    for epoch in range(1, args.epochs + 1):
+        t0 = time.perf_counter()
+        total, count = 0.0, 0
+        bar = tqdm(
+            batches(d.x_train, d.t_train, args.batch_size, rng=rng),
+            total=nb,
+            desc=f"epoch {epoch}/{args.epochs}",
+            disable=args.quiet,
+            leave=False,
+            mininterval=1.0,
+        )
+        for xb, tb in bar:
+            loss = F.cross_entropy(_logits(model(xb, tb[:, :-1])), tb[:, 1:])
+            opt.zero_grad()
+            loss.backward()
+            optim.clip_grad_norm_(params, args.max_grad)
+            opt.step()
+            value = loss.item()
+            if not np.isfinite(value):
+                raise UsageError(f"epoch {epoch}: the loss became {value}; try a smaller --lr")
+            total += value * len(xb)
+            count += len(xb)
+            if not args.quiet:
+                bar.set_postfix(loss=f"{value:.4f}", refresh=False)
+        seconds = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        acc = evaluate(model, d.x_test, d.t_test, start_id)
+        history.append(
+            {"epoch": epoch, "train_loss": total / count, "test_accuracy": acc, "seconds": round(seconds, 3)}
+        )
+        print(
+            f"epoch {epoch:3d}  train loss {total / count:.4f}  test acc {100 * acc:6.2f}%  "
+            f"{seconds:6.1f} s (+{time.perf_counter() - t1:.1f} s eval)",
+            flush=True,
+        )
+        if args.metrics_json:
+            _write_json(args.metrics_json, history)
+        if args.save:
+            ta.save(model.state_dict(), args.save)
+    _show_examples(model, d, start_id)
+    if args.plot:
+        _plots(args, model, d, history)
+    return 0
+
+
+def _show_examples(model, d, start_id, n=3):
+    x, t = d.x_test[:n], d.t_test[:n]
+    ids = _logits(model.generate(x, start_id, t.shape[1] - 1))
+    for i in range(len(x)):
+        ok = "ok " if (ids[i] == t[i, 1:]).all() else "bad"
+        print(f"  {ok} {d.vocab.decode(x[i])!r} -> {d.vocab.decode(ids[i])!r} (want {d.vocab.decode(t[i, 1:])!r})")
+
+
+def run(args) -> int:
+    """Run the command; problems end with one line on stderr and exit status 2."""
+    try:
+        return train(args)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # --metrics-json / --save not writable
+        print(f"{PROG}: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,171 @@
+"""Sequence-to-sequence models built from the nn layers: encoder-decoder, peeky, attention, Transformer.
+
+All share one interface (batch-first, integer ids):
+
+- `forward(src (N, S), tgt_in (N, T)) -> logits (N, T, V)` with teacher forcing
+  (`AttentionSeq2Seq` and `Transformer` return `(logits, weights)`);
+- `generate(src (N, S), start_id, length) -> ids (N, length)`, greedy, one step at a time
+  (attention models return `(ids, weights)`).
+
+Each model keeps the embedded source of its last forward in `self.src_embedded` (N, S, D), so a
+study can call `.retain_grad()` on it and read how much gradient reaches each source position.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from .. import autograd, creation
+from ..tensor import Tensor
+from . import Embedding, Linear, Module
+
+__all__ = ["Seq2Seq", "AttentionSeq2Seq"]
+
+_CELLS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def _layer(name):
+    """A layer class of the nn package, looked up when a model is built."""
+    return getattr(importlib.import_module(__package__), name)
+
+
+def _ids(a, what: str) -> np.ndarray:
+    a = np.asarray(a.data if isinstance(a, Tensor) else a)
+    if a.ndim != 2 or a.dtype.kind not in "iu":
+        raise ValueError(f"{what}: expected integer ids of shape (N, T), got dtype {a.dtype} shape {a.shape}")
+    return a
+
+
+def _repeat_time(h: Tensor, T: int) -> Tensor:
+    """(N, H) -> (N, T, H): the same vector at every step (backward sums over T)."""
+    return h.reshape(h.shape[0], 1, h.shape[1]) + creation.zeros(1, T, 1, dtype=h.dtype)
+
+
+def _greedy(step, start_id: int, N: int, length: int):
+    """Run `step(tokens (N, 1)) -> logits (N, V)` `length` times, feeding back the argmax -> (N, length)."""
+    tok = np.full((N, 1), start_id, dtype=np.int64)
+    out = np.empty((N, length), dtype=np.int64)
+    for t in range(length):
+        tok = step(tok).data.argmax(axis=-1).reshape(N, 1)
+        out[:, t] = tok[:, 0]
+    return out
+
+
+class _Recurrent(Module):
+    """What the two recurrent encoder-decoders share: embeddings, cells, the encoder-to-decoder hand-over."""
+
+    def _build(self, vocab_size, wordvec_size, hidden_size, cell, dec_extra):
+        if cell not in _CELLS:
+            raise ValueError(f"{type(self).__name__}: cell must be one of {sorted(_CELLS)}, got {cell!r}")
+        Cell = _layer(_CELLS[cell])
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.src_embed = Embedding(vocab_size, wordvec_size)
+        self.encoder = Cell(wordvec_size, hidden_size)
+        self.tgt_embed = Embedding(vocab_size, wordvec_size)
+        self.decoder = Cell(wordvec_size + dec_extra, hidden_size)
+
+    def _encode(self, src):
+        """src (N, S) -> (encoder states (N, S, H), last hidden state (N, H))."""
+        src = _ids(src, f"{type(self).__name__}.forward: src")
+        x = self.src_embed(src)
+        object.__setattr__(self, "src_embedded", x)  # a plain attribute, never a parameter
+        with autograd.scope("encoder"):
+            hs, state = self.encoder(x)
+        return hs, (state[0] if isinstance(state, tuple) else state)
+
+    @staticmethod
+    def _decoder_state(h):
+        """The decoder starts from the encoder's last h (an LSTM's cell state starts at zero)."""
+        return h
+
+
+class Seq2Seq(_Recurrent):
+    """Encoder-decoder (book ch. 7): the encoder's last hidden state is the only link to the decoder.
+
+    `cell` is "lstm", "gru" or "rnn". With `peeky=True` (the book's PeekyDecoder) that state is also
+    concatenated to the decoder's input at every step and to the input of the output layer.
+    """
+
+    def __init__(self, vocab_size, wordvec_size=16, hidden_size=128, cell="lstm", peeky=False):
+        super().__init__()
+        self.peeky = bool(peeky)
+        extra = hidden_size if self.peeky else 0
+        self._build(vocab_size, wordvec_size, hidden_size, cell, extra)
+        self.out = Linear(hidden_size + extra, vocab_size)
+
+    def _decode(self, tgt_in, h_enc, state):
+        x = self.tgt_embed(tgt_in)
+        T = x.shape[1]
+        if self.peeky:
+            x = creation.concat([x, _repeat_time(h_enc, T)], axis=2)
+        with autograd.scope("decoder"):
+            hs, state = self.decoder(x, state)
+        if self.peeky:
+            hs = creation.concat([hs, _repeat_time(h_enc, T)], axis=2)
+        return self.out(hs), state
+
+    def forward(self, src, tgt_in):
+        """src (N, S), tgt_in (N, T) ids -> logits (N, T, V)."""
+        _, h = self._encode(src)
+        logits, _ = self._decode(_ids(tgt_in, "Seq2Seq.forward: tgt_in"), h, self._decoder_state(h))
+        return logits
+
+    def generate(self, src, start_id, length):
+        """Greedy decoding from `start_id`: src (N, S) -> ids (N, length)."""
+        with autograd.no_grad():
+            _, h = self._encode(src)
+            state = [self._decoder_state(h)]
+
+            def step(tok):
+                logits, state[0] = self._decode(tok, h, state[0])
+                return logits[:, 0]
+
+            return _greedy(step, start_id, h.shape[0], length)
+
+
+class AttentionSeq2Seq(_Recurrent):
+    """Encoder-decoder with attention, the decoder of the book's figure 8-18.
+
+    At every decoder step the decoder state queries all encoder states (`score` is one of the
+    compatibility functions of `Attention`), and the context vector is concatenated with the
+    decoder state before the output layer: logits = [context; h_dec] W + b.
+    """
+
+    def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, cell="lstm", score="dot"):
+        super().__init__()
+        self._build(vocab_size, wordvec_size, hidden_size, cell, 0)
+        self.score = score
+        self.attention = _layer("Attention")(score=score, query_dim=hidden_size, key_dim=hidden_size)
+        self.out = Linear(2 * hidden_size, vocab_size)
+
+    def _decode(self, tgt_in, enc_hs, state):
+        with autograd.scope("decoder"):
+            hs, state = self.decoder(self.tgt_embed(tgt_in), state)
+        with autograd.scope("attention"):
+            context, weights = self.attention(hs, enc_hs, enc_hs)
+        return self.out(creation.concat([context, hs], axis=2)), weights, state
+
+    def forward(self, src, tgt_in):
+        """src (N, S), tgt_in (N, T) ids -> (logits (N, T, V), attention weights (N, T, S))."""
+        enc_hs, h = self._encode(src)
+        logits, weights, _ = self._decode(
+            _ids(tgt_in, "AttentionSeq2Seq.forward: tgt_in"), enc_hs, self._decoder_state(h)
+        )
+        return logits, weights
+
+    def generate(self, src, start_id, length):
+        """Greedy decoding: src (N, S) -> (ids (N, length), attention weights (N, length, S))."""
+        with autograd.no_grad():
+            enc_hs, h = self._encode(src)
+            state, ws = [self._decoder_state(h)], []
+
+            def step(tok):
+                logits, w, state[0] = self._decode(tok, enc_hs, state[0])
+                ws.append(w.data[:, 0])
+                return logits[:, 0]
+
+            ids = _greedy(step, start_id, h.shape[0], length)
+        return ids, np.stack(ws, axis=1)
