@@ -2,6 +2,7 @@
 
 import importlib.util
 
+from .attention import SCORES, Attention, Score, causal_mask, masked_softmax, padding_mask, register_score
 from .layers import Dropout, Embedding, LayerNorm, Linear
 from .module import Module, ModuleList, Parameter, Sequential
 from .recurrent import GRU, LSTM, RNN, detach_state
@@ -19,6 +20,13 @@ __all__ = [
     "LSTM",
     "GRU",
     "detach_state",
+    "Attention",
+    "Score",
+    "SCORES",
+    "register_score",
+    "masked_softmax",
+    "causal_mask",
+    "padding_mask",
 ]
 
 # The seq2seq models (seq2seq.py, written alongside, imports the layers above) are exported
