@@ -31,7 +31,7 @@ def _convert(data, dtype):
 class Tensor:
     """An n-d array that records the ops applied to it, for reverse-mode autodiff."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_version", "_hooks", "_retain", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "_ctx", "name", "_version", "_hooks", "_retain", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, name=None, dtype=None):
@@ -41,7 +41,7 @@ class Tensor:
         if requires_grad and arr.dtype.kind != "f":
             raise TypeError(f"Tensor: only floating-point data can require grad, got dtype {arr.dtype}")
         self.data = arr
-        self.grad = None
+        self._grad = None
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         self.name = name
@@ -107,6 +107,20 @@ class Tensor:
         return bool(self.data)
 
     # ---- autograd -----------------------------------------------------------------------
+    @property
+    def grad(self):
+        """The accumulated gradient (a Tensor of this shape) or None; assign None to reset."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                value = Tensor(value)
+            if value.shape != self.data.shape:
+                raise ValueError(f"grad: gradient of shape {value.shape} for a tensor of shape {self.shape}")
+        self._grad = value
+
     def backward(self, grad=None, retain_graph=False, retain_grad=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` (`grad` seeds a non-scalar)."""
         autograd.backward(self, grad, retain_graph, retain_grad, create_graph)
@@ -336,7 +350,7 @@ def _new_tensor(data, requires_grad):
     """Wrap an ndarray without checks (internal fast path)."""
     t = object.__new__(Tensor)
     t.data = data
-    t.grad = None
+    t._grad = None
     t.requires_grad = requires_grad
     t._ctx = None
     t.name = None
