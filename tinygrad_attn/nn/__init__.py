@@ -6,6 +6,14 @@ from .attention import SCORES, Attention, Score, causal_mask, masked_softmax, pa
 from .layers import Dropout, Embedding, LayerNorm, Linear
 from .module import Module, ModuleList, Parameter, Sequential
 from .recurrent import GRU, LSTM, RNN, detach_state
+from .transformer import (
+    FeedForward,
+    MultiHeadAttention,
+    PositionalEncoding,
+    TransformerDecoderLayer,
+    TransformerEncoderLayer,
+    sinusoidal_encoding,
+)
 
 __all__ = [
     "Module",
@@ -27,6 +35,12 @@ __all__ = [
     "masked_softmax",
     "causal_mask",
     "padding_mask",
+    "MultiHeadAttention",
+    "PositionalEncoding",
+    "sinusoidal_encoding",
+    "FeedForward",
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
 ]
 
 # The seq2seq models (seq2seq.py, written alongside, imports the layers above) are exported
