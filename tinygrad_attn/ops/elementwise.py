@@ -166,12 +166,15 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """1 / (1 + exp(-x)), computed stably; d/dx = out (1 - out)."""
+    """1 / (1 + exp(-x)); d/dx = out (1 - out).
+
+    exp(-x) may overflow to inf for very negative x, and 1 / (1 + inf) = 0 is then the
+    right answer, so the overflow warning is silenced rather than the input clipped.
+    """
 
     def forward(self, x):
-        # exp of a non-positive number never overflows
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        with np.errstate(over="ignore"):
+            return 1 / (1 + np.exp(-x))
 
     def backward(self, g, ins, out):
         return g * out * (1 - out)
