@@ -108,10 +108,9 @@ class LSTM(_Recurrent):
         for t in range(T):
             with scope(f"t={t}"):
                 a = xw[:, t] if h is None else xw[:, t] + h @ self.W_h  # (N, 4H)
-                f = a[:, :H].sigmoid()
+                s = a.sigmoid()  # one op for the three sigmoid gates (its g block goes unused)
+                f, i, o = s[:, :H], s[:, 2 * H : 3 * H], s[:, 3 * H :]
                 g = a[:, H : 2 * H].tanh()
-                i = a[:, 2 * H : 3 * H].sigmoid()
-                o = a[:, 3 * H :].sigmoid()
                 c = g * i if c is None else f * c + g * i  # c0 = 0: the forget term vanishes
                 c.name = f"c_{t}"
                 h = o * c.tanh()
