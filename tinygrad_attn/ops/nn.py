@@ -6,6 +6,12 @@ import numpy as np
 
 from ..autograd import Function
 from .elementwise import exp
+from .reduce import fast_sum
+
+
+def _sum_keep(a, axis):
+    """a.sum(axis, keepdims=True); BLAS-backed for arrays (rows are short and many here)."""
+    return fast_sum(a, (axis,), keepdims=True) if isinstance(a, np.ndarray) else a.sum(axis=axis, keepdims=True)
 
 
 def _axis(op, axis, shape):
@@ -23,11 +29,12 @@ class Softmax(Function):
     def forward(self, x, axis=-1):
         axis = self.saved = _axis("softmax", axis, x.shape)
         e = np.exp(x - x.max(axis=axis, keepdims=True))
-        return e / e.sum(axis=axis, keepdims=True)
+        e /= _sum_keep(e, axis)
+        return e
 
     def backward(self, g, ins, out):
         gy = g * out
-        return gy - out * gy.sum(axis=self.saved, keepdims=True)
+        return gy - out * _sum_keep(gy, self.saved)
 
 
 class LogSoftmax(Function):
@@ -36,7 +43,8 @@ class LogSoftmax(Function):
     def forward(self, x, axis=-1):
         axis = self.saved = _axis("log_softmax", axis, x.shape)
         z = x - x.max(axis=axis, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+        z -= np.log(_sum_keep(np.exp(z), axis))
+        return z
 
     def backward(self, g, ins, out):
-        return g - exp(out) * g.sum(axis=self.saved, keepdims=True)
+        return g - exp(out) * _sum_keep(g, self.saved)
