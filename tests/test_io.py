@@ -93,5 +93,13 @@ def test_safetensors_round_trip_or_clear_import_error(tmp_path):
             ta.save(sd, path)
         return
     ta.save(sd, path)
-    for k, v in ta.load(path).items():
+    loaded = ta.load(path)
+    assert sorted(loaded) == sorted(sd)
+    for k, v in loaded.items():
         np.testing.assert_array_equal(v, sd[k])
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(CheckpointError, match="not a valid safetensors file"):
+        ta.load(path)
+    path.write_bytes(pickle.dumps({"w": _Boom()}))
+    with pytest.raises(CheckpointError):
+        ta.load(path)
