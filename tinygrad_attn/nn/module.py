@@ -80,12 +80,12 @@ class Module:
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         """(dotted name, parameter) for every parameter, each shared one once, in order."""
-        seen = set()
+        seen = {}  # id -> True: a parameter shared by two modules is listed once
         for mod_name, m in self.named_modules(prefix):
             for name, p in m._parameters.items():
                 if id(p) in seen:
                     continue
-                seen.add(id(p))
+                seen[id(p)] = True
                 yield (f"{mod_name}.{name}" if mod_name else name), p
 
     def parameters(self) -> list[Tensor]:
