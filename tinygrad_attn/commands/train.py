@@ -89,7 +89,36 @@ def add_arguments(p):
     p.add_argument("--metrics-json", metavar="FILE", help="write per-epoch loss, accuracy and seconds as JSON")
     p.add_argument("--save", metavar="FILE", help="save the weights after every epoch (.npz)")
     p.add_argument("--plot", metavar="DIR", help="write training curves (and attention heatmaps) into DIR")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="BLAS threads (default 1 unless OPENBLAS_NUM_THREADS/OMP_NUM_THREADS is set: these matrices are "
+        "small, and extra threads only wait on a busy machine; 0 leaves BLAS alone)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def limit_blas_threads(n: int) -> bool:
+    """Ask the OpenBLAS that numpy loaded to use `n` threads; False when none is found (Linux only)."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return False
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for sym in ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_"):
+            fn = getattr(lib, sym, None)
+            if fn is not None:
+                fn(ctypes.c_int(n))
+                return True
+    return False
 
 
 def load_data(args):
@@ -130,7 +159,7 @@ def build_model(args, vocab_size, src_len, tgt_len):
     if args.model in ("seq2seq", "peeky"):
         return nn.Seq2Seq(vocab_size, args.wordvec, H, cell=args.cell, peeky=args.model == "peeky")
     if args.model == "attention":
-        return nn.AttentionSeq2Seq(vocab_size, args.wordvec, H, cell=args.cell, score=args.score)
+        return nn.AttentionSeq2Seq(vocab_size, args.wordvec, H, cell=args.cell, score=args.score, max_len=src_len)
     if H % args.heads:
         raise UsageError(f"--hidden {H} is not divisible by --heads {args.heads}")
     return nn.Transformer(
@@ -198,6 +227,11 @@ def train(args) -> int:
         parent = os.path.dirname(os.path.abspath(args.metrics_json))
         if not os.path.isdir(parent):
             raise UsageError(f"--metrics-json {args.metrics_json}: directory {parent} does not exist")
+    threads = args.threads
+    if threads is None and not (os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")):
+        threads = 1
+    if threads:
+        limit_blas_threads(threads)
     d = load_data(args)
     ta.seed(args.seed)
     model = build_model(args, len(d.vocab), d.x_train.shape[1], d.t_train.shape[1])

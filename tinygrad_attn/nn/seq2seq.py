@@ -21,7 +21,7 @@ from .. import autograd, creation
 from ..tensor import Tensor
 from . import Embedding, Linear, Module
 
-__all__ = ["Seq2Seq", "AttentionSeq2Seq"]
+__all__ = ["Seq2Seq", "AttentionSeq2Seq", "Transformer"]
 
 _CELLS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
@@ -131,14 +131,15 @@ class AttentionSeq2Seq(_Recurrent):
 
     At every decoder step the decoder state queries all encoder states (`score` is one of the
     compatibility functions of `Attention`), and the context vector is concatenated with the
-    decoder state before the output layer: logits = [context; h_dec] W + b.
+    decoder state before the output layer: logits = [context; h_dec] W + b. `max_len` bounds the
+    source length for the "location" score (which learns one energy per source position).
     """
 
-    def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, cell="lstm", score="dot"):
+    def __init__(self, vocab_size, wordvec_size=16, hidden_size=256, cell="lstm", score="dot", max_len=64):
         super().__init__()
         self._build(vocab_size, wordvec_size, hidden_size, cell, 0)
         self.score = score
-        self.attention = _layer("Attention")(score=score, query_dim=hidden_size, key_dim=hidden_size)
+        self.attention = _layer("Attention")(score=score, query_dim=hidden_size, key_dim=hidden_size, max_len=max_len)
         self.out = Linear(2 * hidden_size, vocab_size)
 
     def _decode(self, tgt_in, enc_hs, state):
@@ -169,3 +170,70 @@ class AttentionSeq2Seq(_Recurrent):
 
             ids = _greedy(step, start_id, h.shape[0], length)
         return ids, np.stack(ws, axis=1)
+
+
+class Transformer(Module):
+    """Encoder-decoder Transformer (Vaswani et al. 2017) with the seq2seq interface of this module.
+
+    Token embeddings plus sinusoidal positions; `n_layers` encoder layers over the source, then
+    `n_layers` decoder layers (causal self-attention, cross-attention over the encoder output);
+    pre-norm by default (`norm_first=True`, with a final LayerNorm on each side), which trains
+    reliably without warm-up. `forward` returns the last decoder layer's cross-attention
+    weights averaged over heads, (N, T, S), next to the logits.
+    """
+
+    def __init__(
+        self, vocab_size, d_model=64, n_heads=4, n_layers=2, d_ff=None, dropout=0.0, max_len=128, norm_first=True
+    ):
+        super().__init__()
+        nn = importlib.import_module(__package__)
+        self.d_model = d_model
+        self.src_embed = Embedding(vocab_size, d_model, std=1.0)
+        self.tgt_embed = Embedding(vocab_size, d_model, std=1.0)
+        self.pos = nn.PositionalEncoding(d_model, max_len, dropout)
+        layer_args = dict(d_ff=d_ff, dropout=dropout, norm_first=norm_first)
+        self.encoder = nn.ModuleList(
+            [nn.TransformerEncoderLayer(d_model, n_heads, **layer_args) for _ in range(n_layers)]
+        )
+        self.decoder = nn.ModuleList(
+            [nn.TransformerDecoderLayer(d_model, n_heads, **layer_args) for _ in range(n_layers)]
+        )
+        self.norm_first = norm_first
+        if norm_first:
+            self.enc_norm = nn.LayerNorm(d_model)
+            self.dec_norm = nn.LayerNorm(d_model)
+        self.out = Linear(d_model, vocab_size)
+
+    def _encode(self, src):
+        """src (N, S) -> memory (N, S, E)."""
+        x = self.src_embed(_ids(src, "Transformer.forward: src"))
+        object.__setattr__(self, "src_embedded", x)  # a plain attribute, never a parameter
+        with autograd.scope("encoder"):
+            x = self.pos(x)
+            for layer in self.encoder:
+                x = layer(x)
+            return self.enc_norm(x) if self.norm_first else x
+
+    def _decode(self, tgt_in, memory):
+        with autograd.scope("decoder"):
+            x = self.pos(self.tgt_embed(tgt_in))
+            for layer in self.decoder:
+                x = layer(x, memory)
+            if self.norm_first:
+                x = self.dec_norm(x)
+        return self.out(x), self.decoder[len(self.decoder) - 1].cross_attn_weights.mean(axis=1)
+
+    def forward(self, src, tgt_in):
+        """src (N, S), tgt_in (N, T) ids -> (logits (N, T, V), cross-attention weights (N, T, S))."""
+        return self._decode(_ids(tgt_in, "Transformer.forward: tgt_in"), self._encode(src))
+
+    def generate(self, src, start_id, length):
+        """Greedy decoding (the prefix is re-read at each step): src (N, S) -> (ids (N, length), weights (N, length, S))."""
+        with autograd.no_grad():
+            memory = self._encode(src)
+            N = memory.shape[0]
+            prefix = np.full((N, 1), start_id, dtype=np.int64)
+            for _ in range(length):
+                logits, weights = self._decode(prefix, memory)
+                prefix = np.concatenate([prefix, logits.data[:, -1].argmax(-1).reshape(N, 1)], axis=1)
+        return prefix[:, 1:], weights
