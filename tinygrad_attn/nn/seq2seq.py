@@ -228,7 +228,7 @@ class Transformer(Module):
         return self._decode(_ids(tgt_in, "Transformer.forward: tgt_in"), self._encode(src))
 
     def generate(self, src, start_id, length):
-        """Greedy decoding (the prefix is re-read at each step): src (N, S) -> (ids (N, length), weights (N, length, S))."""
+        """Greedy decoding, re-reading the prefix each step: src (N, S) -> (ids (N, length), weights (N, length, S))."""
         with autograd.no_grad():
             memory = self._encode(src)
             N = memory.shape[0]
