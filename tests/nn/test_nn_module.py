@@ -47,6 +47,15 @@ def test_parameter_names_follow_the_dotted_path():
         assert p.name == name
 
 
+def test_names_stay_dotted_whatever_the_order_of_assembly():
+    net = Net()
+    net.layers.append(nn.Linear(2, 2))  # appended after the list was attached
+    net.encoder.extra = nn.Linear(1, 1)  # a grandchild added late
+    for name, p in net.named_parameters():
+        assert p.name == name
+    assert net.layers[2].W.name == "layers.2.W" and net.encoder.extra.b.name == "encoder.extra.b"
+
+
 def test_parameters_require_grad_and_shared_ones_count_once():
     net = Net()
     net.tied = net.encoder.fc  # the same module twice

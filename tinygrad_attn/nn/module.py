@@ -2,8 +2,8 @@
 
 Parameters and children are kept in insertion-ordered dicts (never sets), so `parameters()`,
 state dicts, optimizer state and drawings come out in the same order on every run. Each
-parameter's `.name` is its dotted path (`encoder.rnn.W_h`), set when it or its module is
-assigned as an attribute, so the graph renderer labels it.
+parameter's `.name` is its dotted path from the root module (`encoder.rnn.W_h`), kept current
+whenever a parameter or module is attached, in any order, so the graph renderer labels it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class Module:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_prefix", "")  # dotted path from the root, kept current on attach
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
@@ -40,12 +41,11 @@ class Module:
             # A plain Tensor may replace a registered parameter (functional use, e.g. gradcheck).
             modules.pop(name, None)
             params[name] = value
-            value.name = name
+            value.name = self._dotted(name)
         elif isinstance(value, Module):
             params.pop(name, None)
             modules[name] = value
-            for sub, p in value.named_parameters():
-                p.name = f"{name}.{sub}"
+            value._set_prefix(self._dotted(name))
         elif name in params or name in modules:
             if value is not None:
                 raise TypeError(
@@ -55,6 +55,17 @@ class Module:
             params.pop(name, None)
             modules.pop(name, None)
         object.__setattr__(self, name, value)
+
+    def _dotted(self, name: str) -> str:
+        return f"{self._prefix}.{name}" if self._prefix else name
+
+    def _set_prefix(self, prefix: str):
+        """Record this module's dotted path and rename its parameters and descendants to match."""
+        object.__setattr__(self, "_prefix", prefix)
+        for name, p in self._parameters.items():
+            p.name = self._dotted(name)
+        for name, m in self._modules.items():
+            m._set_prefix(self._dotted(name))
 
     def __delattr__(self, name):
         self._parameters.pop(name, None)
