@@ -46,6 +46,7 @@ def test_cross_entropy_ignore_index_averages_over_counted_positions(case):
     expected = -lp[np.arange(lp.shape[0]), targets[keep]].mean()
     np.testing.assert_allclose(F.cross_entropy(Tensor(logits), targets, ignore_index=-100).item(), expected)
     assert gradcheck(lambda z: F.cross_entropy(z, targets, ignore_index=-100), logits)
+    assert vjp_check(lambda z: F.cross_entropy(z, targets, ignore_index=-100), logits, order=2)
     z = Tensor(logits, requires_grad=True)
     F.cross_entropy(z, targets, ignore_index=-100).backward()
     np.testing.assert_array_equal(z.grad.data[~keep], 0.0)  # ignored positions get no gradient
