@@ -258,6 +258,8 @@ def masked_softmax(scores: Tensor, mask=None, who: str = "attention") -> Tensor:
     if mask is None:
         return scores.softmax(-1)
     m = _as_mask(mask, scores.shape, who)
+    if m.all():  # nothing masked: skip the where
+        return scores.softmax(-1)
     weights = where(m, scores, NEG_LARGE).softmax(-1)
     if not m.any(axis=-1).all():  # a row with nothing to attend to: uniform -> zeros
         weights = weights * m
