@@ -160,6 +160,8 @@ def test_errors_are_clear():
         att(ta.randn(2, 1, 3), ta.randn(2, 2, 3), ta.randn(2, 5, 3))
     with pytest.raises(ValueError, match=r"mask of shape \(4,\) does not broadcast"):
         att(ta.randn(2, 1, 3), ta.randn(2, 2, 3), ta.randn(2, 2, 3), mask=np.ones(4, bool))
+    with pytest.raises(ValueError, match=r"mask of shape \(1, 1, 1, 2\) does not broadcast"):
+        att(ta.randn(2, 1, 3), ta.randn(2, 2, 3), ta.randn(2, 2, 3), mask=np.ones((1, 1, 1, 2), bool))
 
 
 def test_an_eleventh_score_is_one_class(rng):

@@ -247,9 +247,11 @@ def _as_mask(mask, shape, who: str) -> np.ndarray:
     if m.dtype != bool:
         m = m != 0
     try:
-        np.broadcast_shapes(m.shape, shape)
+        fits = np.broadcast_shapes(m.shape, shape) == tuple(shape)
     except ValueError:
-        raise ValueError(f"{who}: mask of shape {m.shape} does not broadcast to the weights' shape {shape}") from None
+        fits = False
+    if not fits:
+        raise ValueError(f"{who}: mask of shape {m.shape} does not broadcast to the weights' shape {shape}")
     return m
 
 
