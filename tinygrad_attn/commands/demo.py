@@ -1,25 +1,23 @@
-"""Print ||dL/dh_t|| for a tanh RNN unrolled over T steps at three spectral radii of W_h."""
+"""The vanishing-gradient study: graph pictures and plots of gradient flow into out/."""
 
 from __future__ import annotations
 
+import time
+
 
 def add_arguments(p):
-    p.add_argument("--steps", type=int, default=30, help="time steps to unroll (default 30)")
+    p.add_argument("--out", default="out", help="folder for the pictures (default out/)")
+    p.add_argument("--no-frames", action="store_true", help="skip the step-through frames of the tanh chain")
 
 
 def run(args) -> int:
-    from ..analysis import gradient_norms, unroll_tanh_rnn
+    from viz import study
 
-    T = args.steps
-    print(f"tanh RNN, H=8, unrolled for T={T} steps, loss = sum(h_T); ||dL/dh_t|| by t:")
-    rows = {}
-    for radius in (0.5, 1.0, 2.0):
-        loss, hs, _ = unroll_tanh_rnn(T=T, H=8, radius=radius, seed=0)
-        loss.backward()
-        rows[radius] = gradient_norms(hs)
-    print("   t " + "".join(f"  rho(W_h)={r:<4}" for r in rows))
-    for t in range(T):
-        print(f"{t + 1:4d} " + "".join(f"  {rows[r][t]:13.3e}" for r in rows))
-    for r, n in rows.items():
-        print(f"rho={r}: gradient at h_1 is {n[0] / n[-1]:.2e} of the gradient at h_{T}")
+    t0 = time.perf_counter()
+    written, numbers = study.run(args.out, step_frames=not args.no_frames)
+    print(f"wrote {len(written)} files in {time.perf_counter() - t0:.1f} s:")
+    for path, what in written:
+        print(f"  {path:34s} {what}")
+    print()
+    print(study.reading(numbers))
     return 0

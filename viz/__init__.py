@@ -1,0 +1,20 @@
+"""viz: draw the computation graph with the gradient that reached every node, and plot gradient flow.
+
+`viz.draw(loss)` after `loss.backward(retain_grad=True)` returns a `Graph` (`.source` DOT,
+`.render("g.svg")`, shown inline in Jupyter). `viz.frames(loss, folder)` writes a step-through of
+the backward pass. `viz.plots` holds the matplotlib figures (imported on first use).
+"""
+
+from .frames import frames
+from .graph import Graph, draw, draw_gradcheck_failure
+from .render import RenderError
+
+__all__ = ["Graph", "RenderError", "draw", "draw_gradcheck_failure", "frames", "plots"]
+
+
+def __getattr__(name):
+    if name in ("plots", "study"):  # matplotlib only when a plot is asked for
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'viz' has no attribute {name!r}")

@@ -1,0 +1,107 @@
+"""Model -> DOT text, built with the `graphviz` package (it does the quoting)."""
+
+from __future__ import annotations
+
+import html
+
+import graphviz
+
+from . import colors
+from .model import Model, fmt
+
+FONT = "Helvetica"
+
+
+def text(lines) -> graphviz.quoting.NoHtml:
+    """Lines as one DOT label: backslashes escaped, real newlines flattened, never read as HTML."""
+    if isinstance(lines, str):
+        lines = [lines]
+    clean = [str(x).replace("\r", " ").replace("\n", " ") for x in lines]
+    return graphviz.nohtml("\\n".join(graphviz.escape(x) for x in clean))
+
+
+def _node_attrs(n):
+    a = {"label": text(n.label), "tooltip": text(n.tooltip), "fillcolor": n.fill}
+    if n.kind == "op":
+        a.update(shape="ellipse", style="filled", fontsize="9", height="0.25", margin="0.03,0.01", color="#888888")
+    else:
+        style = {"plain": "rounded,dashed", "zero": "rounded,filled,dashed"}.get(n.status, "rounded,filled")
+        a.update(shape="box", style=style)
+        if n.status in ("nan", "inf"):
+            a["penwidth"] = "2.5"
+        if n.status == "plain":
+            a.update(color="#999999", fontcolor="#666666")
+        else:
+            a["fontcolor"] = colors.text_colour(n.fill)
+        if n.kind == "summary":
+            a["peripheries"] = "2"
+        if n.kind == "ref":
+            a.update(fontsize="8", height="0.2", margin="0.04,0.01")
+    if n.outline:
+        a.update(color=n.outline, penwidth="4")
+    return a
+
+
+def _legend(model: Model) -> str:
+    lo, hi = model.scale
+    k = 5
+    cells = []
+    for j in range(k):
+        v = hi - (hi - lo) * j / (k - 1)
+        fill = colors.grad_colour(v, lo, hi)
+        cells.append(
+            f'<TD BGCOLOR="{fill}"><FONT COLOR="{colors.text_colour(fill)}">{html.escape(f"{10**v:.1e}")}</FONT></TD>'
+        )
+    extra = (
+        f'<TD BGCOLOR="{colors.PLAIN_FILL}">no grad</TD><TD BGCOLOR="{colors.ZERO_FILL}">= 0</TD>'
+        f'<TD BGCOLOR="{colors.BAD_FILL}">NaN / Inf</TD>'
+    )
+    head = "fill = |grad| (log scale): dark = large, pale = vanishing"
+    note = "edge ×a: the local derivative; backward multiplies the gradient by it"
+    return (
+        '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
+        f'<TR><TD COLSPAN="{k}"><B>{html.escape(head)}</B></TD></TR>'
+        f"<TR>{''.join(cells)}</TR>"
+        f'<TR><TD COLSPAN="{k}"><TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2"><TR>{extra}</TR></TABLE></TD></TR>'
+        f'<TR><TD COLSPAN="{k}" BORDER="0"><FONT POINT-SIZE="9">{html.escape(note)}</FONT></TD></TR>'
+        "</TABLE>>"
+    )
+
+
+def to_dot(model: Model, rankdir: str = "LR") -> str:
+    """DOT source of the model (deterministic: same model, same bytes)."""
+    g = graphviz.Digraph("tinygrad_attn")
+    g.attr(rankdir=rankdir, fontname=FONT, ranksep="0.25", nodesep="0.18")
+    if model.title:
+        g.attr(label=text(model.title), labelloc="t", fontsize="16")
+    g.attr("node", fontname=FONT, fontsize="10", height="0.3", margin="0.08,0.03")
+    g.attr("edge", fontname=FONT, fontsize="8", arrowsize="0.6", color="#555555")
+    subs = {c: graphviz.Digraph(f"cluster_{i}") for i, c in enumerate(model.clusters)}
+    for c, sub in subs.items():
+        sub.attr(label=text(c.rsplit("/", 1)[-1]), style="rounded", color="#aaaaaa", fontsize="10", tooltip=text(c))
+    for n in model.nodes:
+        (subs[n.cluster] if n.cluster else g).node(n.id, **_node_attrs(n))
+    for c in sorted(model.clusters, key=lambda c: -c.count("/")):  # deepest first, siblings in order
+        parent = c.rsplit("/", 1)[0] if "/" in c else ""
+        (subs[parent] if parent else g).subgraph(subs[c])
+    kind = {n.id: n.kind for n in model.nodes}
+    for e in model.edges:
+        attrs = {} if kind.get(e.src) == "ref" else {"weight": "4"}  # keep the data path straight
+        if e.label:
+            attrs["label"] = text(e.label)
+        if e.tooltip:
+            attrs["tooltip"] = text(e.tooltip)
+        g.edge(e.src, e.dst, **attrs)
+    if model.legend:
+        g.node("legend", label=_legend(model), shape="plaintext", fontsize="9")
+    if model.collapsed:
+        g.node(
+            "collapsed_note",
+            label=text("collapsed view: one node per cluster, coloured by its largest |grad|"),
+            shape="plaintext",
+            fontsize="9",
+        )
+    return g.source
+
+
+__all__ = ["to_dot", "text", "fmt"]

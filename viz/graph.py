@@ -1,0 +1,116 @@
+"""`draw(tensor) -> Graph`: the computation graph coloured by the gradient that reached each node."""
+
+from __future__ import annotations
+
+import os
+
+from . import colors, render
+from .dot import to_dot
+from .model import Model, build, collapse, fmt
+
+
+class Graph:
+    """A drawn graph: the data model (`nodes`, `edges`, `clusters`), its DOT `source` and renderers."""
+
+    def __init__(self, model: Model, rankdir: str = "LR"):
+        self.model = model
+        self.rankdir = rankdir
+        self._source = None
+
+    @property
+    def nodes(self):
+        return self.model.nodes
+
+    @property
+    def edges(self):
+        return self.model.edges
+
+    @property
+    def clusters(self):
+        return self.model.clusters
+
+    @property
+    def scale(self):
+        """(lo, hi): the ends of the colour scale in log10 ||grad||."""
+        return self.model.scale
+
+    @property
+    def source(self) -> str:
+        """The DOT text (byte-identical for the same program)."""
+        if self._source is None:
+            self._source = to_dot(self.model, self.rankdir)
+        return self._source
+
+    def node_for(self, tensor):
+        """The node drawn for `tensor` (None if hidden or collapsed)."""
+        for n in self.model.nodes:
+            if n.tensor is tensor:
+                return n
+        return None
+
+    def pipe(self, format: str = "svg") -> bytes:
+        """The picture as bytes in `format` (svg works without system Graphviz)."""
+        return render.to_bytes(self.source, format)
+
+    def render(self, path, format: str | None = None) -> str:
+        """Write the picture to `path`; the format comes from the suffix (.svg .png .pdf .dot)."""
+        path = os.fspath(path)
+        fmt_ = (format or os.path.splitext(path)[1].lstrip(".") or "svg").lower()
+        render.write_atomic(path, self.pipe(fmt_))
+        return path
+
+    def _repr_svg_(self) -> str:
+        return self.pipe("svg").decode("utf-8")
+
+    def __repr__(self):
+        kinds = {}
+        for n in self.nodes:
+            kinds[n.kind] = kinds.get(n.kind, 0) + 1
+        parts = ", ".join(f"{v} {k}" for k, v in sorted(kinds.items()))
+        return f"Graph({parts}, {len(self.edges)} edges, {len(self.clusters)} clusters)"
+
+
+def draw(
+    tensor,
+    *,
+    derivatives: bool = True,
+    constants: bool = True,
+    max_nodes: int = 400,
+    scale: tuple[float, float] | None = None,
+    title: str | None = None,
+    legend: bool = True,
+    rankdir: str = "LR",
+) -> Graph:
+    """Draw the graph that produced `tensor`, each tensor filled by log10 ||grad|| (call backward first).
+
+    derivatives: label edges with the local derivative (its norm when it is not one number).
+    constants: show leaves that do not require grad. max_nodes: above this many nodes, each
+    cluster (`ta.scope`) collapses into one summary node. scale: (lo, hi) in log10 units to share
+    one colour scale between pictures. rankdir: "LR" (inputs left) or "TB".
+    """
+    model = build(tensor, derivatives=derivatives, constants=constants, scale=scale, title=title, legend=legend)
+    if max_nodes is not None and len(model.nodes) > max_nodes:
+        model = collapse(model, max_nodes)
+    return Graph(model, rankdir)
+
+
+def draw_gradcheck_failure(loss, x, element, analytic, numeric, **kwargs) -> Graph:
+    """The graph of `loss` with input `x` (whose gradient disagrees) outlined in red, both values in its tooltip."""
+    element = tuple(int(k) for k in element)
+    name = x.name or "input"
+    kwargs.setdefault("title", f"gradcheck failed: d loss / d {name}{list(element)}: analytic vs numeric")
+    g = draw(loss, **kwargs)
+    node = g.node_for(x)
+    if node is None:  # collapsed into a summary: outline the summary holding it
+        node = next((n for n in g.nodes if n.kind == "summary"), None)
+    if node is not None:
+        node.outline = colors.FAIL
+        node.label = node.label + ["gradcheck FAILED"]
+        node.tooltip = node.tooltip + [
+            f"gradcheck FAILED at element {element}",
+            f"analytic (backward): {analytic:.8g}",
+            f"numeric (central difference): {numeric:.8g}",
+            f"difference: {fmt(abs(analytic - numeric))}",
+        ]
+    g._source = None
+    return g

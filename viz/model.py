@@ -1,0 +1,343 @@
+"""The graph as plain data: nodes, edges, clusters, built by one iterative walk.
+
+Nothing here knows graphviz. `build(root, ...)` reads a finished graph (it never changes it)
+and returns a `Model`; `viz.dot` turns a Model into DOT text.
+
+Node ids come from the walk order (`n0`, `n1`, ... inputs before outputs), never from `id()`,
+so the same program always gives the same ids.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import colors
+from .local import formula, local_derivative
+
+
+@dataclass
+class Node:
+    """One box in the picture: a tensor, an op, a cluster summary, or the legend."""
+
+    id: str
+    kind: str  # "tensor" | "op" | "summary"
+    label: list[str]  # lines, unescaped
+    tooltip: list[str]  # lines, unescaped
+    cluster: str = ""  # scope path ("" top level)
+    grad_norm: float | None = None  # None: no gradient reached it
+    status: str = "plain"  # "grad" | "zero" | "nan" | "inf" | "plain" (op nodes: "op")
+    fill: str = colors.PLAIN_FILL
+    outline: str | None = None  # colour of a thick outline (highlight / gradcheck failure)
+    tensor: object = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class Edge:
+    """Data flows src -> dst; `label` is the local derivative (may be None)."""
+
+    src: str
+    dst: str
+    label: str | None = None
+    tooltip: str | None = None
+
+
+@dataclass
+class Model:
+    """Nodes in walk order, edges, the cluster paths in use and the colour scale (log10 ends)."""
+
+    nodes: list[Node]
+    edges: list[Edge]
+    clusters: list[str]
+    scale: tuple[float, float]
+    collapsed: bool = False
+    title: str | None = None
+    legend: bool = True
+
+
+# ---- the walk -----------------------------------------------------------------------------
+def walk(root):
+    """Tensors reachable from `root` through `t.op.inputs`, inputs before outputs (iterative)."""
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if t in seen:
+            continue
+        seen.add(t)
+        stack.append((t, True))
+        fn = t.op
+        if fn is not None:
+            for p in reversed(fn.inputs):  # reversed: the first input is expanded first
+                if p not in seen:
+                    stack.append((p, False))
+    return order
+
+
+def grad_status(t):
+    """(status, norm) of a tensor's gradient: plain/zero/nan/inf/grad."""
+    g = t.grad
+    if g is None:
+        return "plain", None
+    arr = np.asarray(g.data if hasattr(g, "data") else g, dtype=np.float64)
+    if np.isnan(arr).any():
+        return "nan", math.nan
+    if np.isinf(arr).any():
+        return "inf", math.inf
+    n = float(np.linalg.norm(arr))
+    return ("zero", 0.0) if n == 0.0 else ("grad", n)
+
+
+def fmt(v) -> str:
+    """A number in three significant digits."""
+    return f"{v:.3g}"
+
+
+def _stats(arr) -> str:
+    a = np.asarray(arr, dtype=np.float64)
+    if a.size == 0:
+        return "empty"
+    with np.errstate(all="ignore"):
+        return f"min {fmt(np.min(a))}  mean {fmt(np.mean(a))}  max {fmt(np.max(a))}"
+
+
+def _leaf_scope(consumer_scopes):
+    """A leaf belongs to the deepest scope shared by all the ops that use it."""
+    parts = [s.split("/") if s else [] for s in consumer_scopes]
+    if not parts:
+        return ""
+    common = parts[0]
+    for p in parts[1:]:
+        k = 0
+        while k < min(len(common), len(p)) and common[k] == p[k]:
+            k += 1
+        common = common[:k]
+    return "/".join(common)
+
+
+def build(root, *, derivatives=True, constants=True, scale=None, title=None, legend=True, share=True):
+    """Model of the graph ending at `root` (see `viz.draw` for the options).
+
+    With `share`, a leaf used in several clusters (a parameter such as W_h shared by every time
+    step) is drawn once at top level and referenced by a small copy inside each cluster, so the
+    layout stays a clean chain of clusters instead of a fan of long edges.
+    """
+    order = walk(root)
+    consumers = {}
+    for t in order:
+        fn = t.op
+        if fn is not None:
+            for p in fn.inputs:
+                consumers.setdefault(p, []).append(fn.scope)
+    hidden = set()
+    if not constants:
+        hidden = {t for t in order if t.op is None and not t.requires_grad and t is not root}
+
+    shared = set()
+    if share:
+        shared = {t for t in order if t.op is None and len({s for s in consumers.get(t, []) if s}) > 1}
+    refs = {}  # (tensor, scope) -> id of its reference node in that cluster
+    nref, byid = {}, {}
+
+    status = {t: grad_status(t) for t in order}
+    if scale is None:
+        scale = colors.nice_scale([math.log10(n) for s, n in status.values() if s == "grad"])
+    lo, hi = scale
+
+    nodes, edges, tid = [], [], {}
+    for t in order:
+        if t in hidden:
+            continue
+        fn = t.op
+        cluster = fn.scope if fn is not None else _leaf_scope(consumers.get(t, []))
+        op_id = None
+        if fn is not None:
+            op_id = f"n{len(nodes)}"
+            doc = (type(fn).__doc__ or "").strip().splitlines()
+            nodes.append(
+                Node(
+                    op_id,
+                    "op",
+                    [fn.name],
+                    [f"op {fn.name}", f"backward: {doc[0] if doc else '(no rule documented)'}"]
+                    + ([f"scope {fn.scope}"] if fn.scope else []),
+                    cluster=cluster,
+                    status="op",
+                    fill=colors.OP_FILL,
+                )
+            )
+            for i, p in enumerate(fn.inputs):
+                if p in hidden:
+                    continue
+                src = tid[p]
+                if p in shared and fn.scope:
+                    src = refs.get((p, fn.scope))
+                    if src is None:
+                        nref[p] = nref.get(p, 0) + 1
+                        src = refs[(p, fn.scope)] = f"{tid[p]}r{nref[p]}"
+                        nodes.append(_ref_node(src, byid[tid[p]], fn.scope))
+                label = tip = None
+                if derivatives:
+                    v, text = local_derivative(fn.name, i, [q.data for q in fn.inputs], t.data)
+                    if v is not None:
+                        label = text
+                        rule = formula(fn.name)
+                        tip = f"d {fn.name}/d input {i}" + (f" = {rule}" if rule else "") + f": {text}"
+                edges.append(Edge(src, op_id, label, tip))
+        node = _tensor_node(f"n{len(nodes)}", t, fn, cluster, status[t], lo, hi)
+        tid[t] = node.id
+        byid[node.id] = node
+        nodes.append(node)
+        if op_id is not None:
+            edges.append(Edge(op_id, node.id))
+    return Model(nodes, edges, _cluster_paths(nodes), (lo, hi), title=title, legend=legend)
+
+
+def _cluster_paths(nodes):
+    """Every cluster path in use plus its ancestors, in order of first appearance."""
+    out = {}
+    for n in nodes:
+        if n.cluster and n.cluster not in out:
+            parts = n.cluster.split("/")
+            for k in range(1, len(parts) + 1):
+                out.setdefault("/".join(parts[:k]), None)
+    return list(out)
+
+
+def _ref_node(node_id, main, cluster):
+    tip = [f"{main.label[0]}: shared, used in several clusters; drawn in full once at top level"]
+    tip += main.tooltip[1:]
+    return Node(
+        node_id,
+        "ref",
+        [main.label[0]],
+        tip,
+        cluster=cluster,
+        grad_norm=main.grad_norm,
+        status=main.status,
+        fill=main.fill,
+        tensor=None,
+    )
+
+
+def _tensor_node(node_id, t, fn, cluster, st, lo, hi):
+    s, norm = st
+    lines = []
+    if t.name:
+        lines.append(str(t.name))
+    elif fn is None:
+        lines.append("const" if not t.requires_grad else "leaf")
+    lines.append(f"= {fmt(float(t.data))}" if t.data.ndim == 0 else str(tuple(t.data.shape)))
+    grad_line = {
+        "plain": "no grad" if t.requires_grad else "no grad needed",
+        "zero": "|grad| = 0",
+        "nan": "|grad| NaN",
+        "inf": "|grad| Inf",
+    }.get(s, f"|grad| {fmt(norm)}" if norm is not None else "")
+    lines.append(grad_line)
+    tip = [
+        (t.name or (f"output of {fn.name}" if fn is not None else "leaf")),
+        f"dtype {t.data.dtype}, shape {tuple(t.data.shape)}",
+        f"value: {_stats(t.data)}",
+    ]
+    if t.grad is not None:
+        tip.append(f"grad: {_stats(t.grad.data)}  norm {fmt(norm)}")
+    else:
+        tip.append("grad: none" + ("" if t.requires_grad else " (does not require grad)"))
+    if fn is not None:
+        doc = (type(fn).__doc__ or "").strip().splitlines()
+        if doc:
+            tip.append(f"made by {fn.name}: {doc[0]}")
+    if cluster:
+        tip.append(f"scope {cluster}")
+    fill = colors.PLAIN_FILL
+    if s == "grad":
+        fill = colors.grad_colour(math.log10(norm), lo, hi)
+    elif s == "zero":
+        fill = colors.ZERO_FILL
+    elif s in ("nan", "inf"):
+        fill = colors.BAD_FILL
+    return Node(node_id, "tensor", lines, tip, cluster=cluster, grad_norm=norm, status=s, fill=fill, tensor=t)
+
+
+# ---- collapse -----------------------------------------------------------------------------
+def collapse(model: Model, max_nodes: int) -> Model:
+    """One summary node per cluster (at the finest depth that fits) when there are too many nodes.
+
+    A summary carries its cluster's largest gradient norm. Nodes at top level stay as they are.
+    """
+    if len(model.nodes) <= max_nodes or not model.clusters:
+        return model
+    depth = max(c.count("/") + 1 for c in model.clusters)
+    while True:
+        key = {n.id: _cut(n.cluster, depth) for n in model.nodes}
+        count = len({k for k in key.values() if k}) + sum(1 for k in key.values() if not k)
+        if count <= max_nodes or depth == 1:
+            break
+        depth -= 1
+    groups: dict[str, list[Node]] = {}
+    for n in model.nodes:
+        if key[n.id]:
+            groups.setdefault(key[n.id], []).append(n)
+    lo, hi = model.scale
+    nodes, ids, rename = [], {}, {}
+    for n in model.nodes:
+        k = key[n.id]
+        if not k:
+            nodes.append(n)
+            rename[n.id] = n.id
+            continue
+        if k not in ids:
+            members = groups[k]
+            ids[k] = n.id  # the summary takes the id of its first member: stable
+            nodes.append(_summary(n.id, k, members, lo, hi))
+        rename[n.id] = ids[k]
+    edges, seen = [], set()
+    for e in model.edges:
+        s, d = rename[e.src], rename[e.dst]
+        if s == d or (s, d) in seen:
+            continue
+        seen.add((s, d))
+        both_kept = s == e.src and d == e.dst
+        edges.append(Edge(s, d, e.label if both_kept else None, e.tooltip if both_kept else None))
+    parents = [c for c in model.clusters if c.count("/") + 1 < depth]
+    return Model(nodes, edges, parents, model.scale, collapsed=True, title=model.title, legend=model.legend)
+
+
+def _cut(path, depth):
+    return "/".join(path.split("/")[:depth]) if path else ""
+
+
+def _summary(node_id, path, members, lo, hi):
+    tensors = [m for m in members if m.kind == "tensor"]
+    bad = [m for m in tensors if m.status in ("nan", "inf")]
+    norms = [m.grad_norm for m in tensors if m.status == "grad"]
+    zero = any(m.status == "zero" for m in tensors)
+    name = path.rsplit("/", 1)[-1]
+    lines = [name, f"{len(members)} nodes"]
+    if bad:
+        status, top, fill = "nan", math.nan, colors.BAD_FILL
+        lines.append("|grad| NaN/Inf")
+    elif norms:
+        top = max(norms)
+        status, fill = "grad", colors.grad_colour(math.log10(top), lo, hi)
+        lines.append(f"max |grad| {fmt(top)}")
+    elif zero:
+        status, top, fill = "zero", 0.0, colors.ZERO_FILL
+        lines.append("|grad| = 0")
+    else:
+        status, top, fill = "plain", None, colors.PLAIN_FILL
+        lines.append("no grad")
+    named = [m.tensor.name for m in tensors if m.tensor is not None and m.tensor.name]
+    tip = [f"cluster {path}: {len(tensors)} tensors, {len(members) - len(tensors)} ops (collapsed)"]
+    if named:
+        tip.append("named: " + ", ".join(str(x) for x in named[:12]) + (" ..." if len(named) > 12 else ""))
+    if norms:
+        tip.append(f"largest |grad| {fmt(max(norms))}, smallest {fmt(min(norms))}")
+    parent = path.rsplit("/", 1)[0] if "/" in path else ""
+    return Node(node_id, "summary", lines, tip, cluster=parent, grad_norm=top, status=status, fill=fill)

@@ -1,0 +1,139 @@
+"""Plots of gradient flow, Jacobian spectra, attention and training (matplotlib, no pyplot state).
+
+Every function writes one picture to `path` (format from the suffix: .png, .svg, .pdf) and
+returns the matplotlib Figure, so tests and notebooks can inspect it. The object-oriented API
+with the Agg canvas is used, so nothing here touches the global pyplot backend.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+
+from .render import write_atomic
+
+
+def _figure(w=7.0, h=4.0, ncols=1):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(w, h), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, ncols)
+    return fig, axes
+
+
+def _save(fig, path):
+    fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower() or "png"
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=130)
+    write_atomic(path, buf.getvalue())
+    return fig
+
+
+def _steps(n):
+    return np.arange(1, n + 1)
+
+
+def gradient_norms(runs, path, title="How much gradient reaches each hidden state", ylabel=None):
+    """Plot ||dL/dh_t|| against t on a log axis, one line per run.
+
+    runs: {label: array (T,)} of norms (NaN/0 are skipped); path: output file. Returns the Figure.
+    """
+    fig, ax = _figure()
+    for label, norms in runs.items():
+        y = np.asarray(norms, dtype=float)
+        ok = np.isfinite(y) & (y > 0)
+        ax.plot(_steps(len(y))[ok], y[ok], marker="o", ms=3, label=str(label))
+    ax.set_yscale("log")
+    ax.set_xlabel("time step t")
+    ax.set_ylabel(ylabel or r"$\|\partial L / \partial h_t\|$  (log scale)")
+    ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def jacobian_spectra(runs, path, title="Largest singular value of the step Jacobians"):
+    """Two panels: sigma_max(dh_t/dh_{t-1}) per step, and sigma_max(dh_T/dh_{t-1}) (the product back to t).
+
+    runs: {label: (per_step (T,), product (T,))} as from `tinygrad_attn.analysis.jacobian_spectra`.
+    """
+    fig, (a1, a2) = _figure(11.0, 4.0, ncols=2)
+    for label, (per_step, product) in runs.items():
+        a1.plot(_steps(len(per_step)), per_step, marker="o", ms=3, label=str(label))
+        a2.plot(_steps(len(product)), product, marker="o", ms=3, label=str(label))
+    for ax in (a1, a2):
+        ax.set_yscale("log")
+        ax.axhline(1.0, color="k", lw=0.8, ls="--")
+        ax.set_xlabel("time step t")
+        ax.grid(True, alpha=0.3)
+    a1.set_ylabel(r"$\sigma_{max}(\partial h_t / \partial h_{t-1})$")
+    a1.set_title("one step")
+    a2.set_ylabel(r"$\sigma_{max}(\partial h_T / \partial h_{t-1})$")
+    a2.set_title("product from the last step back to t")
+    a2.legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def attention_heatmap(weights, query_tokens, key_tokens, path, title="Attention weights"):
+    """Heatmap of attention weights (Tq, Tk) (a leading batch axis of 1 is dropped), tokens as tick labels.
+
+    Rows are query (output) positions, columns key (input) positions.
+    """
+    w = np.asarray(weights, dtype=float)
+    while w.ndim > 2 and w.shape[0] == 1:
+        w = w[0]
+    if w.ndim != 2:
+        raise ValueError(f"attention_heatmap: weights must be (Tq, Tk), got shape {np.shape(weights)}")
+    q, k = [str(t) for t in query_tokens], [str(t) for t in key_tokens]
+    if (len(q), len(k)) != w.shape:
+        raise ValueError(f"attention_heatmap: {len(q)} query and {len(k)} key tokens for weights {w.shape}")
+    fig, ax = _figure(max(4.0, 0.45 * len(k) + 2), max(3.0, 0.4 * len(q) + 1.5))
+    im = ax.imshow(w, cmap="viridis", vmin=0.0, vmax=max(1e-12, float(w.max())), aspect="auto")
+    ax.set_xticks(range(len(k)), labels=k, rotation=90 if max(map(len, k), default=0) > 2 else 0)
+    ax.set_yticks(range(len(q)), labels=q)
+    ax.set_xlabel("key (input) tokens")
+    ax.set_ylabel("query (output) tokens")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, label="weight")
+    return _save(fig, path)
+
+
+def training_curves(history, path, title="Training"):
+    """Loss and accuracy per epoch.
+
+    history: {"loss": [...], "accuracy": [...], "val_loss": [...], "val_accuracy": [...]} (any
+    subset; lists indexed by epoch), or {run_label: such a dict} for several runs in one figure.
+    Loss goes on the left panel, accuracy (if any) on the right.
+    """
+    runs = history if history and all(isinstance(v, dict) for v in history.values()) else {"": history}
+    has_acc = any(k.endswith("accuracy") for h in runs.values() for k in h)
+    fig, axes = _figure(11.0 if has_acc else 6.0, 4.0, ncols=2 if has_acc else 1)
+    a_loss, a_acc = (axes[0], axes[1]) if has_acc else (axes, None)
+    for label, h in runs.items():
+        for key, values in h.items():
+            if values is None or len(values) == 0:
+                continue
+            ax = a_acc if key.endswith("accuracy") else a_loss
+            if ax is None:
+                continue
+            name = f"{label} {key}".strip()
+            ax.plot(_steps(len(values)), np.asarray(values, dtype=float), marker="o", ms=3, label=name)
+    a_loss.set_xlabel("epoch")
+    a_loss.set_ylabel("loss")
+    a_loss.set_title("loss")
+    a_loss.grid(True, alpha=0.3)
+    a_loss.legend(fontsize=8)
+    if a_acc is not None:
+        a_acc.set_xlabel("epoch")
+        a_acc.set_ylabel("accuracy")
+        a_acc.set_ylim(0, 1.02)
+        a_acc.set_title("accuracy")
+        a_acc.grid(True, alpha=0.3)
+        a_acc.legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
