@@ -105,3 +105,18 @@ def test_console_entry_point_runs_as_a_module(tmp_path):
         timeout=60,
     )
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_plot_writes_curves_and_heatmaps_or_says_why(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    code, out, err = _run(
+        capsys, "--task", "dates", "--model", "attention", "--epochs", "1", *TINY, "--plot", str(tmp_path / "p")
+    )
+    assert code == 0, err
+    try:
+        from viz import plots  # noqa: F401
+    except ImportError:
+        assert "viz.plots is not available" in err
+        return
+    assert (tmp_path / "p" / "training_curves.png").stat().st_size > 0
+    assert (tmp_path / "p" / "attention_0.png").stat().st_size > 0

@@ -190,6 +190,7 @@ def _write_json(path, history):
 
 
 def _plots(args, model, d, history):
+    """Training curves, and for attention models heatmaps of a few test examples (viz.plots)."""
     try:
         from viz import plots
     except ImportError as e:
@@ -198,20 +199,25 @@ def _plots(args, model, d, history):
     os.makedirs(args.plot, exist_ok=True)
     written = []
     try:
+        curves = {
+            "loss": [e["train_loss"] for e in history],
+            "accuracy": [e["test_accuracy"] for e in history],
+        }
+        title = f"{d.name or args.task}: {args.model}{' (reversed input)' if args.reverse else ''}"
         path = os.path.join(args.plot, "training_curves.png")
-        plots.training_curves(history, path)
+        plots.training_curves(curves, path, title=title)
         written.append(path)
         if args.model in ("attention", "transformer"):
-            n = min(4, len(d.x_test))
+            n = min(3, len(d.x_test))
             x, t = d.x_test[:n], d.t_test[:n]
             ids, w = model.generate(x, d.vocab.start_id, t.shape[1] - 1)
             for i in range(n):
-                src = list(d.vocab.decode(x[i]))
-                out = list(d.vocab.decode(ids[i]))
+                keys = list(d.vocab.decode(x[i]))  # as the encoder reads them (reversed with --reverse)
+                queries = list(d.vocab.decode(ids[i]))
                 path = os.path.join(args.plot, f"attention_{i}.png")
-                plots.attention_heatmap(w[i], src, out, path)
+                plots.attention_heatmap(w[i], queries, keys, path, title=f"{args.model}: attention")
                 written.append(path)
-    except (AttributeError, TypeError) as e:
+    except (AttributeError, TypeError, ValueError) as e:
         print(f"--plot: viz.plots could not draw ({e})", file=sys.stderr)
     for p in written:
         print(f"wrote {p}")
@@ -292,18 +298,19 @@ def train(args) -> int:
             _write_json(args.metrics_json, history)
         if args.save:
             ta.save(model.state_dict(), args.save)
-    _show_examples(model, d, start_id)
+    _show_examples(model, d, start_id, args.reverse)
     if args.plot:
         _plots(args, model, d, history)
     return 0
 
 
-def _show_examples(model, d, start_id, n=3):
+def _show_examples(model, d, start_id, reverse, n=3):
     x, t = d.x_test[:n], d.t_test[:n]
     ids = _logits(model.generate(x, start_id, t.shape[1] - 1))
     for i in range(len(x)):
         ok = "ok " if (ids[i] == t[i, 1:]).all() else "bad"
-        print(f"  {ok} {d.vocab.decode(x[i])!r} -> {d.vocab.decode(ids[i])!r} (want {d.vocab.decode(t[i, 1:])!r})")
+        q = d.vocab.decode(x[i][::-1] if reverse else x[i])  # shown as written, not as fed
+        print(f"  {ok} {q!r} -> {d.vocab.decode(ids[i])!r} (want {d.vocab.decode(t[i, 1:])!r})")
 
 
 def run(args) -> int:

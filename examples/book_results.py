@@ -1,0 +1,87 @@
+"""The book's seq2seq experiments (chapters 7 and 8) on its own data, and the table of what they reach.
+
+    python examples/book_results.py --run              # train everything, one run after another (hours)
+    python examples/book_results.py --run dates_attn_dot add_peeky_rev   # just these
+    python examples/book_results.py                    # print the Markdown table from the JSON files
+
+Each run is `tinygrad-attn train` with the book's sizes (wordvec 16, batch 128, Adam 1e-3, clip 5;
+hidden 128 for addition, 256 for dates) and the book's train/test split; metrics go to
+--dir/NAME.json. The data files are looked up in --data-dir (default: ../shared/data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from tinygrad_attn.cli import main as cli
+
+SCORES = [
+    "dot",
+    "similarity",
+    "scaled_dot",
+    "general",
+    "biased_general",
+    "activated_general",
+    "concat",
+    "additive",
+    "deep",
+    "location",
+]
+
+# name -> (data file, flags, what the book's own code reaches)
+RUNS = {
+    "add_seq2seq": ("addition.txt", "--model seq2seq --epochs 25", "9.98 %"),
+    "add_seq2seq_rev": ("addition.txt", "--model seq2seq --reverse --epochs 25", "~54 %"),
+    "add_peeky_rev": ("addition.txt", "--model peeky --reverse --epochs 25", "98.14 %"),
+    **{
+        f"dates_attn_{s}": (
+            "date.txt",
+            f"--model attention --score {s} --reverse --epochs 3 --hidden 256",
+            "99.90 %" if s == "dot" else "",
+        )
+        for s in SCORES
+    },
+    "dates_transformer": ("date.txt", "--model transformer --reverse --epochs 3 --hidden 64 --heads 4 --layers 2", ""),
+}
+
+
+def run(names, data_dir, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    for name in names:
+        file, flags, _ = RUNS[name]
+        argv = ["train", "--quiet", "--data", os.path.join(data_dir, file), *flags.split()]
+        argv += ["--metrics-json", os.path.join(out_dir, f"{name}.json")]
+        print(f"== {name}: tinygrad-attn {' '.join(argv)}", flush=True)
+        cli(argv)
+
+
+def table(out_dir):
+    """Markdown rows: run, flags, epochs done, accuracy per epoch (last bold), mean seconds per epoch."""
+    rows = ["| run | flags | epochs | test accuracy by epoch | s/epoch | book's code |", "|---|---|---|---|---|---|"]
+    for name, (file, flags, book) in RUNS.items():
+        path = os.path.join(out_dir, f"{name}.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            epochs = json.load(f)["epochs"]
+        accs = [f"{100 * e['test_accuracy']:.2f}" for e in epochs]
+        shown = accs if len(accs) <= 4 else [*accs[:2], "…", *accs[-2:]]
+        shown[-1] = f"**{shown[-1]}**"
+        secs = sum(e["seconds"] for e in epochs) / len(epochs)
+        rows.append(f"| {file} | `{flags}` | {len(epochs)} | {' / '.join(shown)} % | {secs:.1f} | {book} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--run", nargs="*", metavar="NAME", help=f"train these runs (all when none given): {', '.join(RUNS)}"
+    )
+    p.add_argument("--data-dir", default=os.path.join("..", "shared", "data"))
+    p.add_argument("--dir", default=os.path.join("out", "book"), help="where the metrics JSON files go")
+    a = p.parse_args()
+    if a.run is not None:
+        run(a.run or list(RUNS), a.data_dir, a.dir)
+    print(table(a.dir))
