@@ -13,22 +13,19 @@ study can call `.retain_grad()` on it and read how much gradient reaches each so
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
 from .. import autograd, creation
 from ..tensor import Tensor
-from . import Embedding, Linear, Module
+from .attention import Attention
+from .layers import Embedding, LayerNorm, Linear
+from .module import Module, ModuleList
+from .recurrent import GRU, LSTM, RNN
+from .transformer import PositionalEncoding, TransformerDecoderLayer, TransformerEncoderLayer
 
 __all__ = ["Seq2Seq", "AttentionSeq2Seq", "Transformer"]
 
-_CELLS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
-
-
-def _layer(name):
-    """A layer class of the nn package, looked up when a model is built."""
-    return getattr(importlib.import_module(__package__), name)
+_CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 def _ids(a, what: str) -> np.ndarray:
@@ -59,7 +56,7 @@ class _Recurrent(Module):
     def _build(self, vocab_size, wordvec_size, hidden_size, cell, dec_extra):
         if cell not in _CELLS:
             raise ValueError(f"{type(self).__name__}: cell must be one of {sorted(_CELLS)}, got {cell!r}")
-        Cell = _layer(_CELLS[cell])
+        Cell = _CELLS[cell]
         self.cell = cell
         self.hidden_size = hidden_size
         self.src_embed = Embedding(vocab_size, wordvec_size)
@@ -139,7 +136,7 @@ class AttentionSeq2Seq(_Recurrent):
         super().__init__()
         self._build(vocab_size, wordvec_size, hidden_size, cell, 0)
         self.score = score
-        self.attention = _layer("Attention")(score=score, query_dim=hidden_size, key_dim=hidden_size, max_len=max_len)
+        self.attention = Attention(score=score, query_dim=hidden_size, key_dim=hidden_size, max_len=max_len)
         self.out = Linear(2 * hidden_size, vocab_size)
 
     def _decode(self, tgt_in, enc_hs, state):
@@ -186,22 +183,17 @@ class Transformer(Module):
         self, vocab_size, d_model=64, n_heads=4, n_layers=2, d_ff=None, dropout=0.0, max_len=128, norm_first=True
     ):
         super().__init__()
-        nn = importlib.import_module(__package__)
         self.d_model = d_model
         self.src_embed = Embedding(vocab_size, d_model, std=1.0)
         self.tgt_embed = Embedding(vocab_size, d_model, std=1.0)
-        self.pos = nn.PositionalEncoding(d_model, max_len, dropout)
+        self.pos = PositionalEncoding(d_model, max_len, dropout)
         layer_args = dict(d_ff=d_ff, dropout=dropout, norm_first=norm_first)
-        self.encoder = nn.ModuleList(
-            [nn.TransformerEncoderLayer(d_model, n_heads, **layer_args) for _ in range(n_layers)]
-        )
-        self.decoder = nn.ModuleList(
-            [nn.TransformerDecoderLayer(d_model, n_heads, **layer_args) for _ in range(n_layers)]
-        )
+        self.encoder = ModuleList([TransformerEncoderLayer(d_model, n_heads, **layer_args) for _ in range(n_layers)])
+        self.decoder = ModuleList([TransformerDecoderLayer(d_model, n_heads, **layer_args) for _ in range(n_layers)])
         self.norm_first = norm_first
         if norm_first:
-            self.enc_norm = nn.LayerNorm(d_model)
-            self.dec_norm = nn.LayerNorm(d_model)
+            self.enc_norm = LayerNorm(d_model)
+            self.dec_norm = LayerNorm(d_model)
         self.out = Linear(d_model, vocab_size)
 
     def _encode(self, src):
