@@ -7,10 +7,10 @@ The answer is a name seen many tokens earlier. Here a question is `N w w ... w ?
 For each distance D we train four models of the same width with the same budget:
 a plain tanh RNN encoder-decoder, an LSTM encoder-decoder, an LSTM encoder-decoder with dot
 attention, and a small Transformer (word vectors N(0, 1), LSTM forget-gate bias 1, Adam, clip 5,
-the same epochs for all). We record the test accuracy (chance is 1/8) and, at
-initialisation, the norm of the loss gradient that reaches the embedded name, ||dL/dx_0||:
-the signal that training has to learn from. The plain RNN's gradient vanishes geometrically
-with D, and it is the first to fall to chance.
+the same epochs for all), each with --seeds different seeds and data sets. We record the mean
+test accuracy (chance is 1/8) and, at initialisation, the norm of the loss gradient that reaches
+the embedded name, ||dL/dx_0|| (geometric mean over seeds): the signal training learns from.
+The plain RNN's gradient vanishes geometrically with D, and it is the first to fall to chance.
 
     python examples/long_range_recall.py            # a few minutes on 2 cores
     python examples/long_range_recall.py --quick    # a smoke run in seconds
@@ -110,7 +110,7 @@ def plot(results, distances, path):
     ax1.axhline(100 / 8, color="gray", ls=":", lw=1)
     ax1.text(distances[0], 100 / 8 + 2, "chance (1 of 8 names)", color="gray", fontsize=8)
     ax1.set(xlabel="distance D (tokens between the name and '?')", ylabel="test accuracy (%)", ylim=(0, 105))
-    ax1.set_title("Recall accuracy after equal training")
+    ax1.set_title("Recall accuracy after equal training (mean of seeds)")
     ax2.set(xlabel="distance D", ylabel="||dL/dx_name|| at initialisation")
     ax2.set_title("Gradient reaching the name's position")
     for ax in (ax1, ax2):
@@ -125,7 +125,7 @@ def plot(results, distances, path):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--distances", type=int, nargs="+", default=[4, 8, 16, 32, 64])
+    p.add_argument("--distances", type=int, nargs="+", default=[4, 8, 16, 32, 64, 128])
     p.add_argument("--models", nargs="+", default=["RNN", "LSTM", "attention", "Transformer"])
     p.add_argument("--train-size", type=int, default=2000)
     p.add_argument("--test-size", type=int, default=400)
@@ -133,12 +133,12 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=50)
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, default=3, help="runs per model and distance (results are averaged)")
     p.add_argument("--out", default=os.path.join("out", "recall"))
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run in seconds")
     args = p.parse_args(argv)
     if args.quick:
-        args.distances, args.train_size, args.test_size, args.epochs = [4, 8], 200, 50, 1
+        args.distances, args.train_size, args.test_size, args.epochs, args.seeds = [4, 8], 200, 50, 1, 1
     os.makedirs(args.out, exist_ok=True)
     if not os.environ.get("OPENBLAS_NUM_THREADS"):
         limit_blas_threads(1)  # small matrices: extra BLAS threads only wait
@@ -149,13 +149,20 @@ def main(argv=None):
     t_all = time.perf_counter()
     print(f"{'D':>4} " + "".join(f"{k:>22}" for k in kinds) + "   (accuracy, ||dL/dx_name|| at init)")
     for D in args.distances:
-        task = data.recall(D, args.train_size, args.test_size, seed=args.seed + D)
+        tasks = [data.recall(D, args.train_size, args.test_size, seed=1000 * s + D) for s in range(args.seeds)]
         cells = []
         for kind in kinds:
             t0 = time.perf_counter()
-            acc, g0 = train_one(kind, task, args, args.seed)
+            runs = np.array([train_one(kind, task, args, s) for s, task in enumerate(tasks)])  # (seeds, 2)
+            acc, g0 = float(runs[:, 0].mean()), float(np.exp(np.log(runs[:, 1]).mean()))  # geometric mean of norms
             results[kind].append(
-                {"distance": D, "accuracy": acc, "grad_at_name": g0, "seconds": round(time.perf_counter() - t0, 2)}
+                {
+                    "distance": D,
+                    "accuracy": acc,
+                    "accuracy_per_seed": runs[:, 0].tolist(),
+                    "grad_at_name": g0,
+                    "seconds": round(time.perf_counter() - t0, 2),
+                }
             )
             cells.append(f"{100 * acc:6.1f}%  {g0:9.2e}")
         print(f"{D:4d} " + "".join(f"{c:>22}" for c in cells), flush=True)
