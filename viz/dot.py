@@ -57,14 +57,20 @@ def _legend(model: Model) -> str:
         f'<TD BGCOLOR="{colors.BAD_FILL}">NaN / Inf</TD>'
     )
     head = "fill = |grad| (log scale): dark = large, pale = vanishing"
-    note = "edge ×a: the local derivative; backward multiplies the gradient by it"
+    notes = []
+    if any(e.label for e in model.edges):
+        notes.append("edge ×a: the local derivative; backward multiplies the gradient by it")
+    if model.collapsed:
+        notes.append("collapsed view: one double box per cluster, coloured by its largest |grad|")
     return (
         '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
         f'<TR><TD COLSPAN="{k}"><B>{html.escape(head)}</B></TD></TR>'
         f"<TR>{''.join(cells)}</TR>"
         f'<TR><TD COLSPAN="{k}"><TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2"><TR>{extra}</TR></TABLE></TD></TR>'
-        f'<TR><TD COLSPAN="{k}" BORDER="0"><FONT POINT-SIZE="9">{html.escape(note)}</FONT></TD></TR>'
-        "</TABLE>>"
+        + "".join(
+            f'<TR><TD COLSPAN="{k}" BORDER="0"><FONT POINT-SIZE="9">{html.escape(n)}</FONT></TD></TR>' for n in notes
+        )
+        + "</TABLE>>"
     )
 
 
@@ -94,13 +100,6 @@ def to_dot(model: Model, rankdir: str = "LR") -> str:
         g.edge(e.src, e.dst, **attrs)
     if model.legend:
         g.node("legend", label=_legend(model), shape="plaintext", fontsize="9")
-    if model.collapsed:
-        g.node(
-            "collapsed_note",
-            label=text("collapsed view: one node per cluster, coloured by its largest |grad|"),
-            shape="plaintext",
-            fontsize="9",
-        )
     return g.source
 
 

@@ -11,7 +11,7 @@ from .graph import Graph
 from .model import build, fmt
 
 
-def frames(loss, folder, *, derivatives: bool = False, constants: bool = True, rankdir: str = "LR") -> list[str]:
+def frames(loss, folder, *, derivatives: bool = False, constants: bool = True, rankdir: str = "TB") -> list[str]:
     """Write `folder/frame_000.svg`, ... and `folder/index.html`; returns the SVG paths.
 
     Needs `loss.backward(retain_grad=True)` first. Frame k highlights the k-th tensor in reverse

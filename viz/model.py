@@ -270,16 +270,20 @@ def collapse(model: Model, max_nodes: int) -> Model:
     """One summary node per cluster (at the finest depth that fits) when there are too many nodes.
 
     A summary carries its cluster's largest gradient norm. Nodes at top level stay as they are.
+    A graph without clusters (or still far too big) is cut into runs of consecutive nodes in walk
+    order instead, so drawing never fails for size.
     """
-    if len(model.nodes) <= max_nodes or not model.clusters:
+    if len(model.nodes) <= max_nodes:
         return model
-    depth = max(c.count("/") + 1 for c in model.clusters)
-    while True:
-        key = {n.id: _cut(n.cluster, depth) for n in model.nodes}
-        count = len({k for k in key.values() if k}) + sum(1 for k in key.values() if not k)
-        if count <= max_nodes or depth == 1:
-            break
-        depth -= 1
+    if model.clusters:
+        model = _collapse_clusters(model, max_nodes)
+    if len(model.nodes) > 4 * max_nodes:
+        model = _collapse_runs(model, max_nodes)
+    return model
+
+
+def _merge(model, key, parents):
+    """Replace the nodes with a non-empty key by one summary per key; edges follow."""
     groups: dict[str, list[Node]] = {}
     for n in model.nodes:
         if key[n.id]:
@@ -293,9 +297,8 @@ def collapse(model: Model, max_nodes: int) -> Model:
             rename[n.id] = n.id
             continue
         if k not in ids:
-            members = groups[k]
             ids[k] = n.id  # the summary takes the id of its first member: stable
-            nodes.append(_summary(n.id, k, members, lo, hi))
+            nodes.append(_summary(n.id, k, groups[k], lo, hi))
         rename[n.id] = ids[k]
     edges, seen = [], set()
     for e in model.edges:
@@ -305,8 +308,28 @@ def collapse(model: Model, max_nodes: int) -> Model:
         seen.add((s, d))
         both_kept = s == e.src and d == e.dst
         edges.append(Edge(s, d, e.label if both_kept else None, e.tooltip if both_kept else None))
-    parents = [c for c in model.clusters if c.count("/") + 1 < depth]
     return Model(nodes, edges, parents, model.scale, collapsed=True, title=model.title, legend=model.legend)
+
+
+def _collapse_runs(model, max_nodes):
+    size = -(-len(model.nodes) // max(1, max_nodes // 2))
+    key = {}
+    for i, n in enumerate(model.nodes):
+        a = (i // size) * size
+        key[n.id] = f"nodes {a}-{min(a + size, len(model.nodes)) - 1}"
+    return _merge(model, key, [])
+
+
+def _collapse_clusters(model, max_nodes):
+    depth = max(c.count("/") + 1 for c in model.clusters)
+    while True:
+        key = {n.id: _cut(n.cluster, depth) for n in model.nodes}
+        count = len({k for k in key.values() if k}) + sum(1 for k in key.values() if not k)
+        if count <= max_nodes or depth == 1:
+            break
+        depth -= 1
+    parents = [c for c in model.clusters if c.count("/") + 1 < depth]
+    return _merge(model, key, parents)
 
 
 def _cut(path, depth):
@@ -316,7 +339,7 @@ def _cut(path, depth):
 
 
 def _summary(node_id, path, members, lo, hi):
-    tensors = [m for m in members if m.kind == "tensor"]
+    tensors = [m for m in members if m.kind in ("tensor", "summary")]
     bad = [m for m in tensors if m.status in ("nan", "inf")]
     norms = [m.grad_norm for m in tensors if m.status == "grad"]
     zero = any(m.status == "zero" for m in tensors)

@@ -18,3 +18,11 @@ def test_demo_writes_pictures_and_reads_the_numbers(tmp_path, capsys):
     for name in expected:
         assert name in out
     assert "vanishes geometrically" in out and "LSTM" in out
+
+
+def test_demo_without_system_dot_still_draws_svg(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    assert main(["demo", "--out", str(tmp_path / "out"), "--no-frames"]) == 0
+    names = set(os.listdir(tmp_path / "out"))
+    assert {"tanh_chain.svg", "rnn_runs.svg", "grad_norms.png"} <= names
+    assert not any(n.endswith(".png") and n.startswith(("tanh", "rnn")) for n in names)  # PNG graphs need dot

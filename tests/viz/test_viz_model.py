@@ -191,3 +191,17 @@ def test_draw_the_backward_graph():
     ops = {n.label[0] for n in by_kind(g, "op")}
     assert len(ops) >= 2 and "Mul" in ops
     assert g.node_for(x) is not None
+
+
+def test_big_graph_without_clusters_collapses_into_runs():
+    x = Tensor(np.ones(1), requires_grad=True, name="x")
+    h = x
+    for _ in range(3000):
+        h = (h * 1.0001).tanh()
+    h.backward(retain_grad=True)
+    g = viz.draw(h, max_nodes=100)
+    summaries = by_kind(g, "summary")
+    assert 0 < len(g.nodes) <= 100 and len(summaries) == len(g.nodes)
+    assert summaries[0].label[0].startswith("nodes 0-")
+    assert max(s.grad_norm for s in summaries) == pytest.approx(1.0)
+    assert g.pipe("dot").startswith(b"digraph")
