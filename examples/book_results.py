@@ -6,7 +6,7 @@
 
 Each run is `tinygrad-attn train` with the book's sizes (wordvec 16, batch 128, Adam 1e-3, clip 5;
 hidden 128 for addition, 256 for dates) and the book's train/test split; metrics go to
---dir/NAME.json (default docs/results/, where the measured runs are kept). The data files are
+--dir/NAME.json (default docs/models/results/, where the measured runs are kept). The data files are
 looked up in --data-dir (default: ../shared/data).
 """
 
@@ -81,7 +81,7 @@ if __name__ == "__main__":
         "--run", nargs="*", metavar="NAME", help=f"train these runs (all when none given): {', '.join(RUNS)}"
     )
     p.add_argument("--data-dir", default=os.path.join("..", "shared", "data"))
-    p.add_argument("--dir", default=os.path.join("docs", "results"), help="where the metrics JSON files are")
+    p.add_argument("--dir", default=os.path.join("docs", "models", "results"), help="where the metrics JSON files are")
     a = p.parse_args()
     if a.run is not None:
         run(a.run or list(RUNS), a.data_dir, a.dir)
