@@ -57,6 +57,8 @@ def _legend(model: Model) -> str:
         f'<TD BGCOLOR="{colors.BAD_FILL}">NaN / Inf</TD>'
     )
     head = "fill = |grad| (log scale): dark = large, pale = vanishing"
+    if not any(n.status == "grad" for n in model.nodes):
+        head = "no gradients here yet: call loss.backward(retain_grad=True) before drawing"
     notes = []
     if any(e.label for e in model.edges):
         notes.append("edge ×a: the local derivative; backward multiplies the gradient by it")

@@ -13,7 +13,7 @@ def _other(ins, i):
     return ins[1 - i]
 
 
-# op name -> (input index, inputs, output) -> derivative array (elementwise, or the matrix factor)
+# op name -> (input index, inputs, output) -> derivative (elementwise, or the other matrix factor)
 _RULES = {
     "Add": lambda i, ins, out: np.ones(()),
     "Sub": lambda i, ins, out: np.asarray(1.0 if i == 0 else -1.0),
@@ -52,12 +52,11 @@ def local_derivative(op_name, i, ins, out):
         return None, None
     with np.errstate(all="ignore"):
         d = np.asarray(rule(i, [np.asarray(x, dtype=np.float64) for x in ins], np.asarray(out, dtype=np.float64)))
-    formula = _FORMULA.get(op_name, "")
     if d.size == 1 and op_name != "MatMul":
         v = float(d.reshape(()))
         return v, f"×{v:.3g}"
-    v = float(np.linalg.norm(d))
-    return v, f"‖∂‖ {v:.3g}" + ("" if not formula else "")
+    v = float(np.linalg.norm(d))  # Frobenius norm: how strongly this input is scaled overall
+    return v, f"‖∂‖ {v:.3g}"
 
 
 def formula(op_name):

@@ -91,6 +91,7 @@ def test_plain_zero_nan_inf_styles():
     out = (b * c).sum()  # no backward: everything plain
     g = viz.draw(out)
     assert {n.status for n in by_kind(g, "tensor")} == {"plain"}
+    assert "no gradients here yet" in g.source
     assert "no grad needed" in g.node_for(c).label
     n = Tensor(np.array([1.0]), requires_grad=True, name="n")
     i = Tensor(np.array([1.0]), requires_grad=True, name="i")
