@@ -48,15 +48,15 @@ class Graph:
                 return n
         return None
 
-    def pipe(self, format: str = "svg") -> bytes:
-        """The picture as bytes in `format` (svg works without system Graphviz)."""
-        return render.to_bytes(self.source, format)
+    def pipe(self, format: str = "svg", dpi: float | None = None) -> bytes:
+        """The picture as bytes in `format` (svg works without system Graphviz); `dpi` for bitmaps."""
+        return render.to_bytes(self.source, format, dpi)
 
-    def render(self, path, format: str | None = None) -> str:
+    def render(self, path, format: str | None = None, dpi: float | None = None) -> str:
         """Write the picture to `path`; the format comes from the suffix (.svg .png .pdf .dot)."""
         path = os.fspath(path)
         fmt_ = (format or os.path.splitext(path)[1].lstrip(".") or "svg").lower()
-        render.write_atomic(path, self.pipe(fmt_))
+        render.write_atomic(path, self.pipe(fmt_, dpi))
         return path
 
     def _repr_svg_(self) -> str:

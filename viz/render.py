@@ -24,14 +24,15 @@ def system_dot() -> str | None:
     return shutil.which("dot")
 
 
-def to_bytes(source: str, fmt: str = "svg") -> bytes:
-    """Render DOT `source` to `fmt` ('svg', 'png', 'pdf', 'dot', ...)."""
+def to_bytes(source: str, fmt: str = "svg", dpi: float | None = None) -> bytes:
+    """Render DOT `source` to `fmt` ('svg', 'png', 'pdf', 'dot', ...); `dpi` scales bitmaps (system dot)."""
     fmt = fmt.lower().lstrip(".")
     if fmt in TEXT_FORMATS:
         return source.encode("utf-8")
     dot = system_dot()
     if dot is not None:
-        proc = subprocess.run([dot, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, check=False)
+        args = [dot, f"-T{fmt}"] + ([f"-Gdpi={dpi:g}"] if dpi and fmt not in ("svg", "pdf") else [])
+        proc = subprocess.run(args, input=source.encode("utf-8"), capture_output=True, check=False)
         if proc.returncode != 0:
             raise RenderError(f"dot -T{fmt} failed: {proc.stderr.decode(errors='replace').strip()}")
         return proc.stdout

