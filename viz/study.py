@@ -88,14 +88,24 @@ def gradcheck_example(path):
 
 def run(out="out", step_frames=True):
     """Write the study's pictures into `out`; returns (written, numbers)."""
-    from . import plots
-
     os.makedirs(out, exist_ok=True)
     written, numbers = [], {}
-    p = os.path.join
-
     h, x = tanh_chain()
     numbers["chain"] = (float(x.grad.data), float(h.grad.data))
+    results, total = runs()
+    numbers["norms"] = {k: analysis.gradient_norms(v[1]) for k, v in results.items()}
+    try:
+        render.to_bytes("digraph {}", "svg")  # is there any renderer at all?
+    except render.RenderError as e:
+        written.append(("(graph pictures skipped)", str(e)))
+    else:
+        _graphs(out, written, numbers, h, total, step_frames)
+    _plots(out, written, numbers)
+    return written, numbers
+
+
+def _graphs(out, written, numbers, h, total, step_frames):
+    p = os.path.join
     chain = draw(h, title="h_k = tanh(h_(k-1)), 12 steps: the gradient shrinks on its way back to x", rankdir="TB")
     _write(chain, p(out, "tanh_chain"), written, "scalar tanh chain, 12 steps, coloured by |grad|")
     if step_frames:
@@ -124,7 +134,6 @@ def run(out="out", step_frames=True):
     )
     _write(detail, p(out, "rnn_T4"), written, "tanh RNN, 4 steps, every op")
 
-    results, total = runs()
     overview = draw(
         total,
         constants=False,
@@ -134,24 +143,25 @@ def run(out="out", step_frames=True):
     )
     _write(overview, p(out, "rnn_runs"), written, "tanh RNN at rho 0.5 / 1 / 2 (+clipping) and an LSTM, per step")
 
-    norms = {k: analysis.gradient_norms(v[1]) for k, v in results.items()}
-    numbers["norms"] = norms
-    plots.gradient_norms(norms, p(out, "grad_norms.png"), title=f"||dL/dh_t||, loss = sum(h_{T}), H={H}")
-    written.append((p(out, "grad_norms.png"), "gradient norm per time step, all runs (log scale)"))
-
-    spectra = {f"rho={r}": analysis.tanh_rnn_spectra(T=T, H=H, radius=r, seed=0) for r in RADII}
-    spectra["LSTM (h, c)"] = analysis.lstm_spectra(T=T, H=H, seed=0, forget_bias=FORGET_BIAS)
-    numbers["spectra"] = spectra
-    plots.jacobian_spectra(spectra, p(out, "jacobian_spectra.png"))
-    written.append((p(out, "jacobian_spectra.png"), "largest singular value of the step Jacobians and their products"))
-
     base = p(out, "gradcheck_failure")
     numbers["gradcheck"] = gradcheck_example(base + ".svg")
     written.append((base + ".svg", "gradcheck failure: the input whose gradient disagrees, outlined in red"))
     if render.system_dot():
         gradcheck_example(base + ".png")
         written.append((base + ".png", "gradcheck failure (PNG)"))
-    return written, numbers
+
+
+def _plots(out, written, numbers):
+    from . import plots
+
+    p = os.path.join
+    plots.gradient_norms(numbers["norms"], p(out, "grad_norms.png"), title=f"||dL/dh_t||, loss = sum(h_{T}), H={H}")
+    written.append((p(out, "grad_norms.png"), "gradient norm per time step, all runs (log scale)"))
+    spectra = {f"rho={r}": analysis.tanh_rnn_spectra(T=T, H=H, radius=r, seed=0) for r in RADII}
+    spectra["LSTM (h, c)"] = analysis.lstm_spectra(T=T, H=H, seed=0, forget_bias=FORGET_BIAS)
+    numbers["spectra"] = spectra
+    plots.jacobian_spectra(spectra, p(out, "jacobian_spectra.png"))
+    written.append((p(out, "jacobian_spectra.png"), "largest singular value of the step Jacobians and their products"))
 
 
 def reading(numbers) -> str:

