@@ -230,7 +230,9 @@ def _tensor_node(node_id, t, fn, cluster, st, lo, hi):
     lines = []
     if t.name:
         lines.append(str(t.name))
-    elif fn is None:
+    elif fn is not None:
+        lines.append(fn.name)  # an unnamed result is labelled by the op that made it
+    else:
         lines.append("const" if not t.requires_grad else "leaf")
     lines.append(f"= {fmt(float(t.data))}" if t.data.ndim == 0 else str(tuple(t.data.shape)))
     grad_line = {

@@ -40,7 +40,7 @@ def test_nodes_edges_and_labels():
     xn = g.node_for(x)
     assert xn.label == ["x", "(1, 2)", f"|grad| {np.linalg.norm(x.grad.data):.3g}"]
     assert xn.grad_norm == pytest.approx(np.linalg.norm(x.grad.data))
-    assert g.node_for(loss).label[0] == f"= {loss.item():.3g}"  # a 0-d node shows its value
+    assert g.node_for(loss).label[:2] == ["Sum", f"= {loss.item():.3g}"]  # named by its op; 0-d shows its value
     ids = {n.id for n in g.nodes}
     assert all(e.src in ids and e.dst in ids for e in g.edges)
     assert len(g.edges) == 2 + 1 + 1 + 3  # inputs into ops, ops into outputs
