@@ -129,15 +129,19 @@ class Function:
         """Run forward on the tensors' data and, in grad mode, record the node."""
         fn = object.__new__(cls)
         fn.saved = None
-        data = fn.forward(*[t.data for t in tensors], **params)
+        n = len(tensors)
+        if n == 1:
+            data = fn.forward(tensors[0].data, **params)
+            requires = tensors[0].requires_grad
+        elif n == 2:
+            data = fn.forward(tensors[0].data, tensors[1].data, **params)
+            requires = tensors[0].requires_grad or tensors[1].requires_grad
+        else:
+            data = fn.forward(*[t.data for t in tensors], **params)
+            requires = any([t.requires_grad for t in tensors])
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        requires = False
-        if STATE.grad_enabled and cls.differentiable:
-            for t in tensors:
-                if t.requires_grad:
-                    requires = True
-                    break
+        requires = requires and STATE.grad_enabled and cls.differentiable
         out = _new_tensor(data, requires)
         if requires:
             fn.inputs = tensors
@@ -292,6 +296,8 @@ def _sweep(root, g0, retain_graph, retain_grad, arrays):
                 leaves[id(w)] = w
             pairs.append((a.data, g))
             in_grads = (g @ w.data.T if a.requires_grad else None,)
+        elif len(inputs) == 1:
+            in_grads = fn.backward(g, (inputs[0].data,), t.data)
         else:
             in_grads = fn.backward(g, [p.data for p in inputs], t.data)
         if type(in_grads) is not tuple:

@@ -278,7 +278,9 @@ class Tensor:
         return _ops.Transpose.apply(self, axes=tuple(axes))
 
     def __getitem__(self, idx):
-        return _ops.GetItem.apply(self, idx=_normalize_index(idx, self.shape))
+        if type(idx) is not int and type(idx) is not slice:
+            idx = _normalize_index(idx, self.shape)
+        return _ops.GetItem.apply(self, idx=idx)
 
     # ---- in-place ops: change the data, bump the version ----------------------------------
     def _inplace(self, opname, fn, other):
