@@ -1,6 +1,6 @@
 """tinygrad_attn: a small reverse-mode autodiff engine on numpy, with RNN to Transformer models."""
 
-from . import functional, nn, optim
+from . import data, functional, nn, optim
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
 from .creation import arange, concat, ones, ones_like, randn, seed, stack, where, zeros, zeros_like
 from .io import load, save
@@ -25,6 +25,7 @@ __all__ = [
     "stack",
     "where",
     "functional",
+    "data",
     "nn",
     "optim",
     "save",
