@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, _sum_to
 from ..tensor import Tensor
 
 
@@ -46,7 +46,10 @@ class Sub(Function):
             raise _broadcast_error("sub", a, b) from None
 
     def backward(self, g, ins, out):
-        return g, -g
+        if not self.inputs[1].requires_grad:
+            return g, None
+        # a broadcast b (x - mean) gets its sum first: negate the small array, not g
+        return g, -_sum_to(g, ins[1].shape)
 
 
 class Mul(Function):
