@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 
 from tinygrad_attn.cli import main as cli
 
@@ -59,19 +60,28 @@ def run(names, data_dir, out_dir):
 
 
 def table(out_dir):
-    """Markdown rows: run, flags, epochs done, accuracy per epoch (last bold), mean seconds per epoch."""
-    rows = ["| run | flags | epochs | test accuracy by epoch | s/epoch | book's code |", "|---|---|---|---|---|---|"]
+    """Markdown rows: data, flags, epochs run, accuracy at the last and best epoch, per epoch, s/epoch, the book's."""
+    rows = [
+        "| data | flags | epochs | test accuracy, last epoch | best (epoch) | by epoch (%) | s/epoch | book's code |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, (file, flags, book) in RUNS.items():
         path = os.path.join(out_dir, f"{name}.json")
         if not os.path.exists(path):
             continue
         with open(path) as f:
             epochs = json.load(f)["epochs"]
-        accs = [f"{100 * e['test_accuracy']:.2f}" for e in epochs]
-        shown = accs if len(accs) <= 4 else [*accs[:2], "…", *accs[-2:]]
-        shown[-1] = f"**{shown[-1]}**"
+        accs = [100 * e["test_accuracy"] for e in epochs]
+        shown = [f"{a:.2f}" for a in accs]
+        if len(shown) > 5:
+            shown = [*shown[:2], "…", *shown[-3:]]
+        best = max(range(len(accs)), key=accs.__getitem__)
         secs = sum(e["seconds"] for e in epochs) / len(epochs)
-        rows.append(f"| {file} | `{flags}` | {len(epochs)} | {' / '.join(shown)} % | {secs:.1f} | {book} |")
+        flags = re.sub(r"\s*--epochs \d+", "", flags)
+        rows.append(
+            f"| {file} | `{flags}` | {len(epochs)} | **{accs[-1]:.2f} %** | {accs[best]:.2f} % ({best + 1}) "
+            f"| {' / '.join(shown)} | {secs:.1f} | {book} |"
+        )
     return "\n".join(rows)
 
 
