@@ -36,7 +36,7 @@ def _has_array_index(idx):
 
 def add_at(buf, idx, g):
     """buf[idx] += g in place, with repeated indices accumulating."""
-    if not _has_array_index(idx):
+    if type(idx) is int or type(idx) is slice or not _has_array_index(idx):
         buf[idx] += g  # basic indexing never repeats an element
     elif isinstance(idx, np.ndarray) and idx.dtype.kind in "iu" and buf.ndim > 1:
         # rows picked by an integer array (embedding lookups): sort the rows, sum each run
