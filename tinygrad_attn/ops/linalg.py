@@ -13,13 +13,16 @@ def _mT(x):
 
 
 def weight_grad(pairs):
-    """sum_i a_i^T g_i as one GEMM over the stacked rows: [(a (..., k), g (..., n))] -> (k, n)."""
-    if len(pairs) == 1:
-        a, g = pairs[0]
-        return a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1]))
-    a = np.concatenate([a.reshape((-1, a.shape[-1])) for a, _ in pairs])
-    g = np.concatenate([g.reshape((-1, g.shape[-1])) for _, g in pairs])
-    return a.T @ g
+    """sum_i a_i^T g_i for [(a (..., k), g (..., n))] -> (k, n), one GEMM per pair into one buffer."""
+    a2 = [a.reshape((-1, a.shape[-1])) for a, _ in pairs]
+    g2 = [g.reshape((-1, g.shape[-1])) for _, g in pairs]
+    out = a2[0].T @ g2[0]
+    if len(pairs) > 1:
+        tmp = np.empty_like(out)
+        for a, g in zip(a2[1:], g2[1:]):
+            np.matmul(a.T, g, out=tmp)
+            out += tmp
+    return out
 
 
 class MatMul(Function):
