@@ -37,6 +37,8 @@ RUNS = {
     "add_seq2seq": ("addition.txt", "--model seq2seq --epochs 25", "9.98 %"),
     "add_seq2seq_rev": ("addition.txt", "--model seq2seq --reverse --epochs 25", "~54 %"),
     "add_peeky_rev": ("addition.txt", "--model peeky --reverse --epochs 25", "98.14 %"),
+    "add_peeky_rev_seed1": ("addition.txt", "--model peeky --reverse --epochs 25 --seed 1", ""),
+    "add_peeky_rev_seed2": ("addition.txt", "--model peeky --reverse --epochs 25 --seed 2", ""),
     **{
         f"dates_attn_{s}": (
             "date.txt",
