@@ -13,15 +13,23 @@ def _mT(x):
 
 
 def weight_grad(pairs):
-    """sum_i a_i^T g_i for [(a (..., k), g (..., n))] -> (k, n), one GEMM per pair into one buffer."""
+    """sum_i a_i^T g_i for [(a (..., k), g (..., n))] -> (k, n).
+
+    Thin pairs (a small batch, as in an RNN step) are stacked into one GEMM, which BLAS runs
+    far better (and on several threads); thick pairs go one GEMM at a time into one buffer,
+    which saves copying every activation once more.
+    """
     a2 = [a.reshape((-1, a.shape[-1])) for a, _ in pairs]
     g2 = [g.reshape((-1, g.shape[-1])) for _, g in pairs]
+    if len(pairs) == 1:
+        return a2[0].T @ g2[0]
+    if a2[0].shape[0] < 64:
+        return np.concatenate(a2).T @ np.concatenate(g2)
     out = a2[0].T @ g2[0]
-    if len(pairs) > 1:
-        tmp = np.empty_like(out)
-        for a, g in zip(a2[1:], g2[1:]):
-            np.matmul(a.T, g, out=tmp)
-            out += tmp
+    tmp = np.empty_like(out)
+    for a, g in zip(a2[1:], g2[1:]):
+        np.matmul(a.T, g, out=tmp)
+        out += tmp
     return out
 
 
