@@ -18,19 +18,10 @@ import os
 import re
 
 from tinygrad_attn.cli import main as cli
+from tinygrad_attn.nn import SCORES as REGISTERED_SCORES
 
-SCORES = [
-    "dot",
-    "similarity",
-    "scaled_dot",
-    "general",
-    "biased_general",
-    "activated_general",
-    "concat",
-    "additive",
-    "deep",
-    "location",
-]
+# dot first (the book's model), then the rest of the registry in its own order
+SCORES = ["dot"] + [s for s in REGISTERED_SCORES if s != "dot"]
 
 # name -> (data file, flags, what the book's own code reaches)
 RUNS = {
