@@ -112,7 +112,6 @@ class Function:
     """
 
     __slots__ = ("inputs", "saved", "versions", "scope", "site", "freed", "seq")
-    differentiable = True
 
     @property
     def name(self) -> str:
@@ -141,7 +140,7 @@ class Function:
             requires = any([t.requires_grad for t in tensors])
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        requires = requires and STATE.grad_enabled and cls.differentiable
+        requires = requires and STATE.grad_enabled
         out = _new_tensor(data, requires)
         if requires:
             fn.inputs = tensors
@@ -160,20 +159,6 @@ class Function:
 
 def _new_tensor(data, requires_grad):  # replaced by tensor.py at import
     raise RuntimeError("tensor module not loaded")
-
-
-def _toposort(root):
-    """Tensors that require grad reachable from `root`, inputs before outputs (iterative)."""
-    seen, found, stack = {id(root)}, [root], [root]
-    while stack:
-        ctx = stack.pop()._ctx
-        if ctx is not None:
-            for p in ctx.inputs:
-                if p.requires_grad and id(p) not in seen:
-                    seen.add(id(p))
-                    found.append(p)
-                    stack.append(p)
-    return sorted(found, key=lambda t: t._ctx.seq if t._ctx is not None else 0)
 
 
 def _sum_to(g, shape):
