@@ -247,7 +247,7 @@ def _sweep(root, g0, retain_graph, retain_grad, arrays):
     owned = set()
     leaves = {}  # id -> leaf tensor that received gradient, in arrival order
     heap = []
-    deferred = {}  # leaf id -> [(a, g)]: weight grads of `a @ W`, summed as one GEMM at the end
+    deferred = {}  # leaf id -> [(a, g)]: weight grads of `a @ W`, summed at the end
     heappush, heappop = heapq.heappush, heapq.heappop
     _schedule(root, heap, leaves, heappush)
     while heap:
@@ -272,8 +272,8 @@ def _sweep(root, g0, retain_graph, retain_grad, arrays):
             _scatter_into(grads, owned, p, fn.saved, g, add_at)
             in_grads = ()
         elif type(fn) is MatMul and _is_weight(inputs[1]) and inputs[0].data.ndim >= 2 and not anomaly:
-            # many small a^T g products into one weight (an RNN's W_h at every step) cost far
-            # more than one GEMM over the stacked rows, so collect them and multiply once
+            # the a^T g products that flow into one weight (an RNN's W_h at every step) are
+            # collected and summed at the end, thin ones as a single GEMM (ops.linalg.weight_grad)
             a, w = inputs
             pairs = deferred.get(id(w))
             if pairs is None:
