@@ -120,3 +120,11 @@ def test_plot_writes_curves_and_heatmaps_or_says_why(tmp_path, capsys):
         return
     assert (tmp_path / "p" / "training_curves.png").stat().st_size > 0
     assert (tmp_path / "p" / "attention_0.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(("train_size", "steps"), [("80", "2 steps of 32"), ("20", "1 step of 20")])
+def test_epoch_drops_the_last_partial_batch_as_the_book_does(train_size, steps, capsys):
+    flags = ["--train-size", train_size, "--test-size", "8", "--batch-size", "32", "--hidden", "8", "--wordvec", "4"]
+    code, out, err = _run(capsys, "--task", "addition", "--epochs", "1", *flags, "--quiet")
+    assert code == 0, err
+    assert f"{steps} per epoch" in out.splitlines()[0]

@@ -6,7 +6,8 @@ Examples:
   tinygrad-attn train --task reversal --model transformer --epochs 5
 
 Accuracy is exact match over the whole answer (padding included), decoded greedily, as the book
-counts it. With --data the split is the book's (seed 1984, last tenth for testing).
+counts it. With --data the split is the book's (seed 1984, last tenth for testing). Like the
+book's trainer, an epoch is N // batch-size steps over a fresh shuffle (the remainder waits).
 """
 
 from __future__ import annotations
@@ -236,9 +237,14 @@ def train(args) -> int:
     rng = np.random.default_rng(args.seed)
     start_id = d.vocab.start_id
     n_params = sum(p.data.size for p in params)
+    # The book's trainer drops the last partial batch (45,000 // 128 = 351 steps per epoch);
+    # so do we, unless the training set is smaller than one batch.
+    drop_last = len(d.x_train) >= args.batch_size
+    nb = num_batches(len(d.x_train), args.batch_size, drop_last)
     print(
         f"{d.name or args.task}: {len(d.x_train)} train / {len(d.x_test)} test, vocab {len(d.vocab)}, "
-        f"{args.model} ({n_params} parameters){' reversed input' if args.reverse else ''}"
+        f"{args.model} ({n_params} parameters){' reversed input' if args.reverse else ''}, "
+        f"{nb} step{'s' if nb > 1 else ''} of {min(args.batch_size, len(d.x_train))} per epoch"
     )
     try:
         from tqdm import tqdm
@@ -248,12 +254,11 @@ def train(args) -> int:
             return it
 
     history = []
-    nb = num_batches(len(d.x_train), args.batch_size)
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         total, count = 0.0, 0
         bar = tqdm(
-            batches(d.x_train, d.t_train, args.batch_size, rng=rng),
+            batches(d.x_train, d.t_train, args.batch_size, rng=rng, drop_last=drop_last),
             total=nb,
             desc=f"epoch {epoch}/{args.epochs}",
             disable=args.quiet,
