@@ -128,3 +128,14 @@ def test_epoch_drops_the_last_partial_batch_as_the_book_does(train_size, steps, 
     code, out, err = _run(capsys, "--task", "addition", "--epochs", "1", *flags, "--quiet")
     assert code == 0, err
     assert f"{steps} per epoch" in out.splitlines()[0]
+
+
+def test_cosine_schedule_anneals_the_lr_to_zero_by_the_last_step(capsys):
+    code, out, err = _run(
+        capsys, "--task", "addition", "--epochs", "2", *TINY, "--lr", "0.01", "--lr-schedule", "cosine"
+    )
+    assert code == 0, err
+    epochs = [line for line in out.splitlines() if line.startswith("epoch")]
+    assert epochs[0].endswith("lr 5.00e-03") and epochs[1].endswith("lr 0.00e+00")
+    code, out, err = _run(capsys, "--task", "addition", "--epochs", "1", *TINY)
+    assert code == 0 and " lr " not in out  # the book's constant lr: nothing to show

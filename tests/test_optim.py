@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_attn as ta
 from tinygrad_attn import Tensor, nn, optim
@@ -85,3 +87,27 @@ def test_training_a_linear_model_reduces_the_loss():
         loss.backward()
         opt.step()
     assert loss.item() < 1e-3 < first
+
+
+@given(total=st.integers(1, 50), base=st.floats(1e-4, 1.0), frac=st.floats(0.0, 1.0))
+def test_cosine_decay_follows_the_half_cosine(total, base, frac):
+    opt = optim.SGD([_param([1.0, 1.0, 1.0])], lr=base)
+    min_lr = frac * base
+    sched = optim.CosineDecay(opt, total, min_lr=min_lr)
+    lrs = [sched.step() for _ in range(total + 3)]
+    for k, lr in enumerate(lrs[:total], start=1):
+        assert lr == pytest.approx(min_lr + (base - min_lr) * (1 + np.cos(np.pi * k / total)) / 2)
+    assert all(a >= b - 1e-15 for a, b in zip(lrs, lrs[1:]))  # never rises
+    assert lrs[total - 1 :] == [pytest.approx(min_lr)] * 4 and opt.lr == lrs[-1]
+
+
+def test_cosine_decay_argument_errors():
+    opt = optim.Adam([_param([1.0, 1.0, 1.0])], lr=0.01)
+    with pytest.raises(ValueError, match="CosineDecay: total_steps"):
+        optim.CosineDecay(opt, 0)
+    with pytest.raises(ValueError, match="CosineDecay: total_steps"):
+        optim.CosineDecay(opt, 2.5)
+    with pytest.raises(ValueError, match=r"CosineDecay: min_lr must be in \[0, lr=0.01\]"):
+        optim.CosineDecay(opt, 10, min_lr=0.1)
+    with pytest.raises(TypeError, match="CosineDecay: expected an Optimizer"):
+        optim.CosineDecay(object(), 10)

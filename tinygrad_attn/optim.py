@@ -102,3 +102,31 @@ def clip_grad_norm_(params: Iterable[Tensor], max_norm: float) -> float:
         for g in grads:
             g *= rate
     return total
+
+
+class CosineDecay:
+    """Anneal an optimizer's lr from its value at construction to `min_lr` over `total_steps` calls.
+
+    lr_k = min_lr + (lr_0 - min_lr) * (1 + cos(pi * k / total_steps)) / 2 after the k-th `step()`
+    (Loshchilov & Hutter, "SGDR", 2017, without restarts); past `total_steps` it stays at `min_lr`.
+    Call `step()` once after each `opt.step()`.
+    """
+
+    def __init__(self, optimizer: Optimizer, total_steps: int, min_lr: float = 0.0):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"CosineDecay: expected an Optimizer, got {type(optimizer).__name__}")
+        if int(total_steps) != total_steps or total_steps < 1:
+            raise ValueError(f"CosineDecay: total_steps must be a positive integer, got {total_steps}")
+        if not 0 <= min_lr <= optimizer.lr:
+            raise ValueError(f"CosineDecay: min_lr must be in [0, lr={optimizer.lr}], got {min_lr}")
+        self.optimizer, self.total_steps, self.min_lr = optimizer, int(total_steps), min_lr
+        self.base_lr = optimizer.lr
+        self.k = 0
+
+    def step(self) -> float:
+        """Advance one step and set the optimizer's lr; returns the new lr."""
+        self.k += 1
+        frac = min(self.k, self.total_steps) / self.total_steps
+        lr = self.min_lr + (self.base_lr - self.min_lr) * 0.5 * (1 + np.cos(np.pi * frac))
+        self.optimizer.lr = float(lr)
+        return self.optimizer.lr

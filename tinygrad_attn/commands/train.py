@@ -71,6 +71,12 @@ def add_arguments(p):
     p.add_argument("--heads", type=_positive(int), default=4, help="transformer heads (default 4)")
     p.add_argument("--layers", type=_positive(int), default=2, help="transformer layers (default 2)")
     p.add_argument("--lr", type=_positive(float), default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument(
+        "--lr-schedule",
+        choices=("constant", "cosine"),
+        default="constant",
+        help="constant lr as the book (default), or a cosine decay to 0 over all steps",
+    )
     p.add_argument("--max-grad", type=_positive(float), default=5.0, help="clip the global gradient norm (default 5)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights, batches and generated data (default 0)")
     p.add_argument("--split", choices=("book", "none"), default="book", help="split of a --data file (default book)")
@@ -253,6 +259,7 @@ def train(args) -> int:
         def tqdm(it, **kw):
             return it
 
+    sched = optim.CosineDecay(opt, nb * args.epochs) if args.lr_schedule == "cosine" else None
     history = []
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
@@ -271,6 +278,8 @@ def train(args) -> int:
             loss.backward()
             optim.clip_grad_norm_(params, args.max_grad)
             opt.step()
+            if sched is not None:
+                sched.step()
             value = loss.item()
             if not np.isfinite(value):
                 raise UsageError(f"epoch {epoch}: the loss became {value}; try a smaller --lr")
@@ -286,7 +295,7 @@ def train(args) -> int:
         )
         print(
             f"epoch {epoch:3d}  train loss {total / count:.4f}  test acc {100 * acc:6.2f}%  "
-            f"{seconds:6.1f} s (+{time.perf_counter() - t1:.1f} s eval)",
+            f"{seconds:6.1f} s (+{time.perf_counter() - t1:.1f} s eval)" + (f"  lr {opt.lr:.2e}" if sched else ""),
             flush=True,
         )
         if args.metrics_json:
