@@ -28,8 +28,19 @@ RUNS = {
     "add_seq2seq": ("addition.txt", "--model seq2seq --epochs 25", "9.98 %"),
     "add_seq2seq_rev": ("addition.txt", "--model seq2seq --reverse --epochs 25", "~54 %"),
     "add_peeky_rev": ("addition.txt", "--model peeky --reverse --epochs 25", "98.14 %"),
-    "add_peeky_rev_seed1": ("addition.txt", "--model peeky --reverse --epochs 25 --seed 1", ""),
-    "add_peeky_rev_seed2": ("addition.txt", "--model peeky --reverse --epochs 25 --seed 2", ""),
+    **{
+        f"add_peeky_rev_seed{k}": ("addition.txt", f"--model peeky --reverse --epochs 25 --seed {k}", "")
+        for k in range(1, 5)
+    },
+    # the same five seeds with the lr annealed to 0 (not the book's recipe: the book keeps 1e-3)
+    **{
+        f"add_peeky_rev_cosine_seed{k}": (
+            "addition.txt",
+            f"--model peeky --reverse --epochs 25 --lr-schedule cosine --seed {k}",
+            "",
+        )
+        for k in range(5)
+    },
     **{
         f"dates_attn_{s}": (
             "date.txt",

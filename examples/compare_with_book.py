@@ -1,0 +1,112 @@
+"""Train the book's peeky seq2seq and ours side by side from the same weights on the same batches.
+
+    git clone https://github.com/oreilly-japan/deep-learning-from-scratch-2 ../dlfs2
+    python examples/compare_with_book.py --book ../dlfs2 --steps 351
+
+Both start from the weights the book's `PeekySeq2seq` draws (copied into `ta.nn.Seq2Seq(peeky=True)`),
+see the same reversed addition batches, clip the global gradient norm at 5 and take Adam steps
+(the book's `Adam` and `clip_grads` against `ta.optim`). The script prints the largest difference
+in the loss and in any parameter as it goes, and exits with status 1 if a parameter drifts further
+than --tol. Nothing of the book's code is copied here: it is imported from the clone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+import tinygrad_attn as ta
+from tinygrad_attn import functional as F
+from tinygrad_attn import optim
+
+
+def import_book(book_dir):
+    """The book's PeekySeq2seq, Adam and clip_grads, imported from a clone of its repository."""
+    for sub in ("", "ch07"):
+        sys.path.insert(0, os.path.join(os.path.abspath(book_dir), sub))
+    try:
+        from common.optimizer import Adam
+        from common.util import clip_grads
+        from peeky_seq2seq import PeekySeq2seq
+    except ImportError as e:
+        sys.exit(f"compare_with_book: {book_dir} does not look like a clone of deep-learning-from-scratch-2 ({e})")
+    return PeekySeq2seq, Adam, clip_grads
+
+
+def book_params(book, H):
+    """The book's parameters under our names and layout.
+
+    The book's peeky decoder concatenates [h_enc, x] and [h_enc, h_dec]; ours [x, h_enc] and
+    [h_dec, h_enc], so the rows of the decoder's W_x and the output layer's W swap blocks.
+    """
+    enc, dec = book.encoder, book.decoder
+
+    def swap(W):  # rows [:H] belong to h_enc in the book's layout
+        return np.concatenate([W[H:], W[:H]])
+
+    return {
+        "src_embed.W": enc.embed.params[0],
+        "encoder.W_x": enc.lstm.params[0],
+        "encoder.W_h": enc.lstm.params[1],
+        "encoder.b": enc.lstm.params[2],
+        "tgt_embed.W": dec.embed.params[0],
+        "decoder.W_x": swap(dec.lstm.params[0]),
+        "decoder.W_h": dec.lstm.params[1],
+        "decoder.b": dec.lstm.params[2],
+        "out.W": swap(dec.affine.params[0]),
+        "out.b": dec.affine.params[1],
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--book", required=True, help="a clone of oreilly-japan/deep-learning-from-scratch-2")
+    p.add_argument("--data", default=os.path.join("..", "shared", "data", "addition.txt"))
+    p.add_argument("--steps", type=int, default=351, help="training steps (351 = one epoch of the book)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tol", type=float, default=1e-4, help="largest parameter difference accepted")
+    a = p.parse_args(argv)
+    PeekySeq2seq, BookAdam, clip_grads = import_book(a.book)
+
+    d = ta.data.load_pairs(a.data).reversed()
+    V, D, H = len(d.vocab), 16, 128
+    np.random.seed(a.seed)
+    book = PeekySeq2seq(V, D, H)
+    ours = ta.nn.Seq2Seq(V, D, H, peeky=True)
+    ours.load_state_dict({k: v.copy() for k, v in book_params(book, H).items()})
+    params = ours.parameters()
+    book_opt, our_opt = BookAdam(), optim.Adam(params)
+
+    rng = np.random.default_rng(a.seed)
+    order = rng.permutation(len(d.x_train))
+    worst = 0.0
+    for step in range(a.steps):
+        k = step % (len(order) // 128)
+        idx = order[k * 128 : (k + 1) * 128]
+        x, t = d.x_train[idx], d.t_train[idx]
+        book_loss = book.forward(x, t)
+        book.backward()
+        clip_grads(book.grads, 5.0)
+        book_opt.update(book.params, book.grads)
+        loss = F.cross_entropy(ours(x, t[:, :-1]), t[:, 1:])
+        our_opt.zero_grad()
+        loss.backward()
+        optim.clip_grad_norm_(params, 5.0)
+        our_opt.step()
+        if step % 50 == 0 or step == a.steps - 1:
+            ref = book_params(book, H)
+            diff = max(float(np.abs(ref[n] - q.data).max()) for n, q in ours.named_parameters())
+            worst = max(worst, diff)
+            print(
+                f"step {step + 1:4d}  loss book {book_loss:.6f} ours {loss.item():.6f}  "
+                f"largest parameter difference {diff:.2e}"
+            )
+    print(f"after {a.steps} steps the parameters differ by at most {worst:.2e} (float32)")
+    return 0 if worst <= a.tol else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
