@@ -89,6 +89,35 @@ def table(out_dir):
     return "\n".join(rows)
 
 
+def seed_summary(out_dir):
+    """Markdown rows for the peeky runs over seeds: last-epoch accuracy of each, its mean, and the worst late dip."""
+    groups = {
+        "`--model peeky --reverse` (the book's recipe)": [
+            f"add_peeky_rev{'' if k == 0 else f'_seed{k}'}" for k in range(5)
+        ],
+        "`--model peeky --reverse --lr-schedule cosine`": [f"add_peeky_rev_cosine_seed{k}" for k in range(5)],
+    }
+    rows = [
+        "| runs | seeds | last epoch, per seed (%) | mean | seeds >= 97 % at the end | lowest of epochs 21-25 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, names in groups.items():
+        runs = []
+        for name in names:
+            path = os.path.join(out_dir, f"{name}.json")
+            if os.path.exists(path):
+                with open(path) as f:
+                    runs.append([100 * e["test_accuracy"] for e in json.load(f)["epochs"]])
+        if not runs:
+            continue
+        finals = [r[-1] for r in runs]
+        rows.append(
+            f"| {label} | {len(runs)} | {' / '.join(f'{a:.2f}' for a in finals)} | {sum(finals) / len(finals):.2f} "
+            f"| {sum(a >= 97 for a in finals)} of {len(runs)} | {min(min(r[20:]) for r in runs):.2f} |"
+        )
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
@@ -100,3 +129,5 @@ if __name__ == "__main__":
     if a.run is not None:
         run(a.run or list(RUNS), a.data_dir, a.dir)
     print(table(a.dir))
+    print()
+    print(seed_summary(a.dir))
