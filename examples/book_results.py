@@ -32,7 +32,16 @@ RUNS = {
         f"add_peeky_rev_seed{k}": ("addition.txt", f"--model peeky --reverse --epochs 25 --seed {k}", "")
         for k in range(1, 5)
     },
-    # the same five seeds with the lr annealed to 0 (not the book's recipe: the book keeps 1e-3)
+    # the same five seeds with the lr annealed to 0 (not the book's recipe: the book keeps 1e-3),
+    # over the whole run, or over the last 5 epochs only (the first 20 are then the book's)
+    **{
+        f"add_peeky_rev_anneal_seed{k}": (
+            "addition.txt",
+            f"--model peeky --reverse --epochs 25 --lr-schedule cosine --decay-start 0.8 --seed {k}",
+            "",
+        )
+        for k in range(5)
+    },
     **{
         f"add_peeky_rev_cosine_seed{k}": (
             "addition.txt",
@@ -96,6 +105,9 @@ def seed_summary(out_dir):
             f"add_peeky_rev{'' if k == 0 else f'_seed{k}'}" for k in range(5)
         ],
         "`--model peeky --reverse --lr-schedule cosine`": [f"add_peeky_rev_cosine_seed{k}" for k in range(5)],
+        "`--model peeky --reverse --lr-schedule cosine --decay-start 0.8`": [
+            f"add_peeky_rev_anneal_seed{k}" for k in range(5)
+        ],
     }
     rows = [
         "| runs | seeds | last epoch, per seed (%) | mean | seeds >= 97 % at the end | lowest of epochs 21-25 |",

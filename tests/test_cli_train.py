@@ -80,6 +80,12 @@ def test_book_format_file_with_the_book_split(tmp_path, capsys):
         (["--epochs", "1"], "required"),
         (["--task", "addition", "--metrics-json", "no/such/dir/m.json"], "does not exist"),
         (["--task", "addition", "--train-size", "1000000000"], "distinct"),
+        (
+            ["--task", "addition", "--lr-schedule", "cosine", "--decay-start", "1.0"],
+            "--decay-start 1.0: must be in [0, 1)",
+        ),
+        (["--task", "addition", "--decay-start", "0.5"], "--decay-start needs --lr-schedule cosine"),
+        (["--task", "addition", "--lr-schedule", "linear"], "--lr-schedule"),
     ],
 )
 def test_bad_flags_and_files_give_one_line(argv, needle, capsys):
@@ -139,3 +145,11 @@ def test_cosine_schedule_anneals_the_lr_to_zero_by_the_last_step(capsys):
     assert epochs[0].endswith("lr 5.00e-03") and epochs[1].endswith("lr 0.00e+00")
     code, out, err = _run(capsys, "--task", "addition", "--epochs", "1", *TINY)
     assert code == 0 and " lr " not in out  # the book's constant lr: nothing to show
+
+
+def test_decay_start_holds_the_lr_until_then(capsys):
+    argv = ["--task", "addition", "--epochs", "4", *TINY, "--lr", "0.01", "--lr-schedule", "cosine"]
+    code, out, err = _run(capsys, *argv, "--decay-start", "0.5")  # 8 steps: 4 held, 4 decaying
+    assert code == 0, err
+    lrs = [line.split(" lr ")[1] for line in out.splitlines() if line.startswith("epoch")]
+    assert lrs == ["1.00e-02", "1.00e-02", "5.00e-03", "0.00e+00"]

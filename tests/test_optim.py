@@ -89,14 +89,17 @@ def test_training_a_linear_model_reduces_the_loss():
     assert loss.item() < 1e-3 < first
 
 
-@given(total=st.integers(1, 50), base=st.floats(1e-4, 1.0), frac=st.floats(0.0, 1.0))
-def test_cosine_decay_follows_the_half_cosine(total, base, frac):
+@given(total=st.integers(1, 50), base=st.floats(1e-4, 1.0), frac=st.floats(0.0, 1.0), data=st.data())
+def test_cosine_decay_holds_then_follows_the_half_cosine(total, base, frac, data):
+    start = data.draw(st.integers(0, total - 1), label="start")
     opt = optim.SGD([_param([1.0, 1.0, 1.0])], lr=base)
     min_lr = frac * base
-    sched = optim.CosineDecay(opt, total, min_lr=min_lr)
+    sched = optim.CosineDecay(opt, total, min_lr=min_lr, start=start)
     lrs = [sched.step() for _ in range(total + 3)]
-    for k, lr in enumerate(lrs[:total], start=1):
-        assert lr == pytest.approx(min_lr + (base - min_lr) * (1 + np.cos(np.pi * k / total)) / 2)
+    assert lrs[:start] == [base] * start
+    n = total - start
+    for k in range(start + 1, total + 1):
+        assert lrs[k - 1] == pytest.approx(min_lr + (base - min_lr) * (1 + np.cos(np.pi * (k - start) / n)) / 2)
     assert all(a >= b - 1e-15 for a, b in zip(lrs, lrs[1:]))  # never rises
     assert lrs[total - 1 :] == [pytest.approx(min_lr)] * 4 and opt.lr == lrs[-1]
 
@@ -107,6 +110,8 @@ def test_cosine_decay_argument_errors():
         optim.CosineDecay(opt, 0)
     with pytest.raises(ValueError, match="CosineDecay: total_steps"):
         optim.CosineDecay(opt, 2.5)
+    with pytest.raises(ValueError, match=r"CosineDecay: start must be an integer in \[0, total_steps=10\)"):
+        optim.CosineDecay(opt, 10, start=10)
     with pytest.raises(ValueError, match=r"CosineDecay: min_lr must be in \[0, lr=0.01\]"):
         optim.CosineDecay(opt, 10, min_lr=0.1)
     with pytest.raises(TypeError, match="CosineDecay: expected an Optimizer"):

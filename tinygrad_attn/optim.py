@@ -105,28 +105,31 @@ def clip_grad_norm_(params: Iterable[Tensor], max_norm: float) -> float:
 
 
 class CosineDecay:
-    """Anneal an optimizer's lr from its value at construction to `min_lr` over `total_steps` calls.
+    """Anneal an optimizer's lr from its value at construction to `min_lr`, ending after `total_steps` calls.
 
-    lr_k = min_lr + (lr_0 - min_lr) * (1 + cos(pi * k / total_steps)) / 2 after the k-th `step()`
-    (Loshchilov & Hutter, "SGDR", 2017, without restarts); past `total_steps` it stays at `min_lr`.
-    Call `step()` once after each `opt.step()`.
+    The lr stays put for the first `start` steps, then follows half a cosine over the remaining
+    n = total_steps - start: lr_k = min_lr + (lr_0 - min_lr) * (1 + cos(pi * (k - start) / n)) / 2
+    after the k-th `step()` (Loshchilov & Hutter, "SGDR", 2017, without restarts); past
+    `total_steps` it stays at `min_lr`. Call `step()` once after each `opt.step()`.
     """
 
-    def __init__(self, optimizer: Optimizer, total_steps: int, min_lr: float = 0.0):
+    def __init__(self, optimizer: Optimizer, total_steps: int, min_lr: float = 0.0, start: int = 0):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"CosineDecay: expected an Optimizer, got {type(optimizer).__name__}")
         if int(total_steps) != total_steps or total_steps < 1:
             raise ValueError(f"CosineDecay: total_steps must be a positive integer, got {total_steps}")
+        if int(start) != start or not 0 <= start < total_steps:
+            raise ValueError(f"CosineDecay: start must be an integer in [0, total_steps={total_steps}), got {start}")
         if not 0 <= min_lr <= optimizer.lr:
             raise ValueError(f"CosineDecay: min_lr must be in [0, lr={optimizer.lr}], got {min_lr}")
-        self.optimizer, self.total_steps, self.min_lr = optimizer, int(total_steps), min_lr
+        self.optimizer, self.total_steps, self.min_lr, self.start = optimizer, int(total_steps), min_lr, int(start)
         self.base_lr = optimizer.lr
         self.k = 0
 
     def step(self) -> float:
         """Advance one step and set the optimizer's lr; returns the new lr."""
         self.k += 1
-        frac = min(self.k, self.total_steps) / self.total_steps
+        frac = min(max(self.k - self.start, 0), self.total_steps - self.start) / (self.total_steps - self.start)
         lr = self.min_lr + (self.base_lr - self.min_lr) * 0.5 * (1 + np.cos(np.pi * frac))
         self.optimizer.lr = float(lr)
         return self.optimizer.lr

@@ -75,7 +75,14 @@ def add_arguments(p):
         "--lr-schedule",
         choices=("constant", "cosine"),
         default="constant",
-        help="constant lr as the book (default), or a cosine decay to 0 over all steps",
+        help="constant lr as the book (default), or a cosine decay to 0 by the last step",
+    )
+    p.add_argument(
+        "--decay-start",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="with --lr-schedule cosine: keep the lr constant for this fraction of the steps, then decay (default 0)",
     )
     p.add_argument("--max-grad", type=_positive(float), default=5.0, help="clip the global gradient norm (default 5)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights, batches and generated data (default 0)")
@@ -230,6 +237,10 @@ def train(args) -> int:
         parent = os.path.dirname(os.path.abspath(args.metrics_json))
         if not os.path.isdir(parent):
             raise UsageError(f"--metrics-json {args.metrics_json}: directory {parent} does not exist")
+    if not 0 <= args.decay_start < 1:
+        raise UsageError(f"--decay-start {args.decay_start}: must be in [0, 1)")
+    if args.decay_start and args.lr_schedule != "cosine":
+        raise UsageError("--decay-start needs --lr-schedule cosine")
     threads = args.threads
     if threads is None and not (os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")):
         threads = 1
@@ -259,7 +270,9 @@ def train(args) -> int:
         def tqdm(it, **kw):
             return it
 
-    sched = optim.CosineDecay(opt, nb * args.epochs) if args.lr_schedule == "cosine" else None
+    sched = None
+    if args.lr_schedule == "cosine":
+        sched = optim.CosineDecay(opt, nb * args.epochs, start=int(args.decay_start * nb * args.epochs))
     history = []
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
