@@ -3,6 +3,7 @@
     python examples/book_results.py --run              # train everything, one run after another (hours)
     python examples/book_results.py --run dates_attn_dot add_peeky_rev   # just these
     python examples/book_results.py                    # print the Markdown table from the JSON files
+    python examples/book_results.py --plot docs/models/peeky_seeds.png   # and draw the peeky seeds
 
 Each run is `tinygrad-attn train` with the book's sizes (wordvec 16, batch 128, Adam 1e-3, clip 5;
 hidden 128 for addition, 256 for dates) and the book's train/test split; metrics go to
@@ -79,6 +80,8 @@ def table(out_dir):
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, (file, flags, book) in RUNS.items():
+        if re.search(r"_seed[1-9]$", name):  # the other seeds are in seed_summary
+            continue
         path = os.path.join(out_dir, f"{name}.json")
         if not os.path.exists(path):
             continue
@@ -98,36 +101,62 @@ def table(out_dir):
     return "\n".join(rows)
 
 
-def seed_summary(out_dir):
-    """Markdown rows for the peeky runs over seeds: last-epoch accuracy of each, its mean, and the worst late dip."""
-    groups = {
-        "`--model peeky --reverse` (the book's recipe)": [
-            f"add_peeky_rev{'' if k == 0 else f'_seed{k}'}" for k in range(5)
-        ],
-        "`--model peeky --reverse --lr-schedule cosine`": [f"add_peeky_rev_cosine_seed{k}" for k in range(5)],
-        "`--model peeky --reverse --lr-schedule cosine --decay-start 0.8`": [
-            f"add_peeky_rev_anneal_seed{k}" for k in range(5)
-        ],
-    }
-    rows = [
-        "| runs | seeds | last epoch, per seed (%) | mean | seeds >= 97 % at the end | lowest of epochs 21-25 |",
-        "|---|---|---|---|---|---|",
-    ]
-    for label, names in groups.items():
+# the peeky runs over seeds; "bookcode_*" files hold what the book's own code (ch07, PeekySeq2seq,
+# is_reverse=True, np.random.seed(k) after loading the data) measured on the same machine
+SEED_GROUPS = {
+    "the book's code": [f"bookcode_add_peeky_rev_seed{k}" for k in range(5)],
+    "`--model peeky --reverse` (the book's recipe)": [
+        f"add_peeky_rev{'' if k == 0 else f'_seed{k}'}" for k in range(5)
+    ],
+    "`... --lr-schedule cosine`": [f"add_peeky_rev_cosine_seed{k}" for k in range(5)],
+    "`... --lr-schedule cosine --decay-start 0.8`": [f"add_peeky_rev_anneal_seed{k}" for k in range(5)],
+}
+
+
+def _seed_runs(out_dir):
+    """{group label: [accuracies (fractions) by epoch, one list per seed found]}."""
+    groups = {}
+    for label, names in SEED_GROUPS.items():
         runs = []
         for name in names:
             path = os.path.join(out_dir, f"{name}.json")
             if os.path.exists(path):
                 with open(path) as f:
-                    runs.append([100 * e["test_accuracy"] for e in json.load(f)["epochs"]])
-        if not runs:
-            continue
-        finals = [r[-1] for r in runs]
+                    runs.append([e["test_accuracy"] for e in json.load(f)["epochs"]])
+        if runs:
+            groups[label] = runs
+    return groups
+
+
+def seed_summary(out_dir):
+    """Markdown rows for the peeky runs over seeds: last-epoch accuracy of each, its mean, and the worst late dip."""
+    rows = [
+        "| runs | seeds | last epoch, per seed (%) | mean | seeds >= 97 % at the end | lowest of epochs 21-25 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, runs in _seed_runs(out_dir).items():
+        finals = [100 * r[-1] for r in runs]
         rows.append(
             f"| {label} | {len(runs)} | {' / '.join(f'{a:.2f}' for a in finals)} | {sum(finals) / len(finals):.2f} "
-            f"| {sum(a >= 97 for a in finals)} of {len(runs)} | {min(min(r[20:]) for r in runs):.2f} |"
+            f"| {sum(a >= 97 for a in finals)} of {len(runs)} | {100 * min(min(r[20:]) for r in runs):.2f} |"
         )
     return "\n".join(rows)
+
+
+def seed_plot(out_dir, path):
+    """The per-seed accuracy curves of the peeky groups from epoch 12 on, 85-100 % (viz.plots.accuracy_by_seed)."""
+    from viz import plots
+
+    groups = {label.replace("`", ""): runs for label, runs in _seed_runs(out_dir).items()}
+    plots.accuracy_by_seed(
+        groups,
+        path,
+        title="addition, peeky decoder, reversed input: test accuracy",
+        target=0.97,
+        first_epoch=12,
+        ymin=85,
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
@@ -137,9 +166,12 @@ if __name__ == "__main__":
     )
     p.add_argument("--data-dir", default=os.path.join("..", "shared", "data"))
     p.add_argument("--dir", default=os.path.join("docs", "models", "results"), help="where the metrics JSON files are")
+    p.add_argument("--plot", metavar="FILE", help="also draw the peeky runs per seed into FILE (.png/.svg)")
     a = p.parse_args()
     if a.run is not None:
         run(a.run or list(RUNS), a.data_dir, a.dir)
     print(table(a.dir))
     print()
     print(seed_summary(a.dir))
+    if a.plot:
+        seed_plot(a.dir, a.plot)

@@ -147,3 +147,36 @@ def training_curves(history, path, title="Training"):
         a_acc.legend(fontsize=8)
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def accuracy_by_seed(
+    groups, path, title="Test accuracy per epoch, one line per seed", target=None, first_epoch=1, ymin=None
+):
+    """One panel per group of runs, run k (seed k) one line of accuracy (fractions in [0, 1]) per epoch.
+
+    groups: {label: [accuracies by epoch, ...]}; epochs before `first_epoch` are left out; `target`
+    (a fraction) draws a dashed line; `ymin` (percent) cuts the axis off below, else it fits the
+    lowest point. The panels share the y axis so the spread compares at a glance.
+    """
+    groups = {str(k): [np.asarray(r, dtype=float) for r in v] for k, v in groups.items() if len(v)}
+    if not groups:
+        raise ValueError("accuracy_by_seed: no runs to plot")
+    fig, axes = _figure(4.2 * len(groups), 4.0, ncols=len(groups))
+    axes = np.atleast_1d(axes)
+    shown = [r[first_epoch - 1 :] for runs in groups.values() for r in runs]
+    low = min(float(r.min()) for r in shown if r.size)
+    for ax, (label, runs) in zip(axes, groups.items()):
+        for k, r in enumerate(runs):
+            ep = _steps(len(r))[first_epoch - 1 :]
+            ax.plot(ep, 100 * r[first_epoch - 1 :], marker="o", ms=2.5, lw=1.2, label=f"seed {k}")
+        if target is not None:
+            ax.axhline(100 * target, color="k", lw=0.8, ls="--")
+        _integer_x(ax)
+        ax.set_ylim(100 * low - 1 if ymin is None else ymin, 100.5)
+        ax.set_xlabel("epoch")
+        ax.set_title(label, fontsize=10)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[-1].legend(fontsize=7, loc="lower right")
+    fig.suptitle(title)
+    return _save(fig, path)

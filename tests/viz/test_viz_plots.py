@@ -46,6 +46,23 @@ def test_training_curves_one_run_and_several(tmp_path):
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["rnn loss", "rnn val_loss", "lstm loss"]
 
 
+def test_accuracy_by_seed_one_panel_per_group(tmp_path):
+    groups = {"book": [[0.1, 0.5, 0.9], [0.2, 0.6, 0.95]], "ours": [[0.1, 0.4, 0.97]], "empty": []}
+    fig = plots.accuracy_by_seed(groups, tmp_path / "s.png", target=0.97, first_epoch=2)
+    assert (tmp_path / "s.png").stat().st_size > 0
+    assert [ax.get_title() for ax in fig.axes] == ["book", "ours"]  # an empty group is left out
+    book = fig.axes[0]
+    assert [list(line.get_xdata()) for line in book.get_lines()[:2]] == [[2, 3], [2, 3]]
+    assert list(book.get_lines()[1].get_ydata()) == pytest.approx([60.0, 95.0])
+    assert book.get_ylim()[0] == pytest.approx(39.0)  # lowest shown accuracy (40 %) minus a point
+    assert any(list(line.get_ydata()) == [97.0, 97.0] for line in book.get_lines())  # the target line
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["seed 0"]
+    fig = plots.accuracy_by_seed(groups, tmp_path / "s.svg", ymin=50)
+    assert fig.axes[0].get_ylim() == pytest.approx((50, 100.5))
+    with pytest.raises(ValueError, match="accuracy_by_seed: no runs"):
+        plots.accuracy_by_seed({"a": []}, tmp_path / "x.png")
+
+
 def test_step_jacobian_matches_the_formula():
     rng = np.random.default_rng(1)
     W_h, W_x, xs = rng.standard_normal((4, 4)), rng.standard_normal((3, 4)), rng.standard_normal((5, 3))
