@@ -59,6 +59,23 @@ RUNS = {
         )
         for s in SCORES
     },
+    **{
+        f"dates_attn_dot_seed{k}": (
+            "date.txt",
+            f"--model attention --score dot --reverse --epochs 3 --hidden 256 --seed {k}",
+            "",
+        )
+        for k in range(1, 5)
+    },
+    **{
+        f"dates_attn_dot_anneal_seed{k}": (
+            "date.txt",
+            f"--model attention --score dot --reverse --epochs 3 --hidden 256 --lr-schedule cosine "
+            f"--decay-start 0.67 --seed {k}",
+            "",
+        )
+        for k in range(5)
+    },
     "dates_transformer": ("date.txt", "--model transformer --reverse --epochs 3 --hidden 64 --heads 4 --layers 2", ""),
 }
 
@@ -101,22 +118,29 @@ def table(out_dir):
     return "\n".join(rows)
 
 
-# the peeky runs over seeds; "bookcode_*" files hold what the book's own code (ch07, PeekySeq2seq,
-# is_reverse=True, np.random.seed(k) after loading the data) measured on the same machine
+# runs over seeds; "bookcode_*" files hold what the book's own code (ch07 PeekySeq2seq or ch08
+# AttentionSeq2seq, reversed input, np.random.seed(k) after loading the data) measured on the same machine
 SEED_GROUPS = {
-    "the book's code": [f"bookcode_add_peeky_rev_seed{k}" for k in range(5)],
+    "the book's code": [f"bookcode_add_peeky_rev_seed{k}" for k in range(8)],
     "`--model peeky --reverse` (the book's recipe)": [
         f"add_peeky_rev{'' if k == 0 else f'_seed{k}'}" for k in range(5)
     ],
     "`... --lr-schedule cosine`": [f"add_peeky_rev_cosine_seed{k}" for k in range(5)],
     "`... --lr-schedule cosine --decay-start 0.8`": [f"add_peeky_rev_anneal_seed{k}" for k in range(5)],
 }
+DATES_SEED_GROUPS = {
+    "the book's code": [f"bookcode_dates_attn_dot_seed{k}" for k in range(5)],
+    "`--model attention --score dot --reverse --hidden 256`": [
+        f"dates_attn_dot{'' if k == 0 else f'_seed{k}'}" for k in range(5)
+    ],
+    "`... --lr-schedule cosine --decay-start 0.67`": [f"dates_attn_dot_anneal_seed{k}" for k in range(5)],
+}
 
 
-def _seed_runs(out_dir):
+def _seed_runs(out_dir, seed_groups=SEED_GROUPS):
     """{group label: [accuracies (fractions) by epoch, one list per seed found]}."""
     groups = {}
-    for label, names in SEED_GROUPS.items():
+    for label, names in seed_groups.items():
         runs = []
         for name in names:
             path = os.path.join(out_dir, f"{name}.json")
@@ -128,18 +152,20 @@ def _seed_runs(out_dir):
     return groups
 
 
-def seed_summary(out_dir):
-    """Markdown rows for the peeky runs over seeds: last-epoch accuracy of each, its mean, and the worst late dip."""
-    rows = [
-        "| runs | seeds | last epoch, per seed (%) | mean | seeds >= 97 % at the end | lowest of epochs 21-25 |",
-        "|---|---|---|---|---|---|",
-    ]
-    for label, runs in _seed_runs(out_dir).items():
+def seed_summary(out_dir, seed_groups=SEED_GROUPS, target=97.0, late=(21, 25)):
+    """Markdown rows for runs over seeds: the last-epoch accuracy of each, their mean, how many reach
+    `target` (percent) and, with `late` = (first, last) epoch, the lowest accuracy in that range."""
+    head = f"| runs | seeds | last epoch, per seed (%) | mean | seeds >= {target:g} % at the end |"
+    rows = [head + (f" lowest of epochs {late[0]}-{late[1]} |" if late else ""), "|---" * (6 if late else 5) + "|"]
+    for label, runs in _seed_runs(out_dir, seed_groups).items():
         finals = [100 * r[-1] for r in runs]
-        rows.append(
+        row = (
             f"| {label} | {len(runs)} | {' / '.join(f'{a:.2f}' for a in finals)} | {sum(finals) / len(finals):.2f} "
-            f"| {sum(a >= 97 for a in finals)} of {len(runs)} | {100 * min(min(r[20:]) for r in runs):.2f} |"
+            f"| {sum(a >= target for a in finals)} of {len(runs)} |"
         )
+        if late:
+            row += f" {100 * min(min(r[late[0] - 1 : late[1]]) for r in runs):.2f} |"
+        rows.append(row)
     return "\n".join(rows)
 
 
@@ -173,5 +199,7 @@ if __name__ == "__main__":
     print(table(a.dir))
     print()
     print(seed_summary(a.dir))
+    print()
+    print(seed_summary(a.dir, DATES_SEED_GROUPS, target=99.9, late=None))
     if a.plot:
         seed_plot(a.dir, a.plot)

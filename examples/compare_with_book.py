@@ -1,10 +1,12 @@
-"""Train the book's peeky seq2seq and ours side by side from the same weights on the same batches.
+"""Train one of the book's seq2seq models and ours side by side from the same weights on the same batches.
 
     git clone https://github.com/oreilly-japan/deep-learning-from-scratch-2 ../dlfs2
-    python examples/compare_with_book.py --book ../dlfs2 --epochs 1
+    python examples/compare_with_book.py --book ../dlfs2 --epochs 1                    # ch. 7, addition
+    python examples/compare_with_book.py --book ../dlfs2 --model attention --epochs 1  # ch. 8, dates
 
-Both start from the weights the book's `PeekySeq2seq` draws (copied into `ta.nn.Seq2Seq(peeky=True)`),
-see the same reversed addition batches (351 of 128 per epoch, a fresh shuffle each epoch), clip the
+Both start from the weights the book's model draws (`PeekySeq2seq` copied into
+`ta.nn.Seq2Seq(peeky=True)`, or `AttentionSeq2seq` into `ta.nn.AttentionSeq2Seq(score="dot")`),
+see the same batches of reversed questions (351 of 128 per epoch, a fresh shuffle each epoch), clip the
 global gradient norm at 5 and take Adam steps (the book's `Adam` and `clip_grads` against
 `ta.optim`). After every epoch it prints both losses, the largest difference in any parameter,
 and the test accuracy each set of weights gives. Exit status 1 if a parameter drifts further than
@@ -23,30 +25,45 @@ import tinygrad_attn as ta
 from tinygrad_attn import functional as F
 from tinygrad_attn import optim
 
+# --model -> (the book's chapter, module and class; data file; hidden size)
+MODELS = {
+    "peeky": ("ch07", "peeky_seq2seq", "PeekySeq2seq", "addition.txt", 128),
+    "attention": ("ch08", "attention_seq2seq", "AttentionSeq2seq", "date.txt", 256),
+}
 
-def import_book(book_dir):
-    """The book's PeekySeq2seq, Adam and clip_grads, imported from a clone of its repository."""
-    for sub in ("", "ch07"):
+
+def import_book(book_dir, model):
+    """The book's model class, Adam and clip_grads, imported from a clone of its repository."""
+    chapter, module, cls, _, _ = MODELS[model]
+    for sub in ("", chapter):
         sys.path.insert(0, os.path.join(os.path.abspath(book_dir), sub))
     try:
         from common.optimizer import Adam
         from common.util import clip_grads
-        from peeky_seq2seq import PeekySeq2seq
-    except ImportError as e:
+
+        Model = getattr(__import__(module), cls)
+    except (ImportError, AttributeError) as e:
         sys.exit(f"compare_with_book: {book_dir} does not look like a clone of deep-learning-from-scratch-2 ({e})")
-    return PeekySeq2seq, Adam, clip_grads
+    return Model, Adam, clip_grads
 
 
-def book_params(book, H):
+def our_model(model, V, D, H):
+    if model == "peeky":
+        return ta.nn.Seq2Seq(V, D, H, peeky=True)
+    return ta.nn.AttentionSeq2Seq(V, D, H, score="dot")
+
+
+def book_params(book, H, model):
     """The book's parameters under our names and layout.
 
     The book's peeky decoder concatenates [h_enc, x] and [h_enc, h_dec]; ours [x, h_enc] and
-    [h_dec, h_enc], so the rows of the decoder's W_x and the output layer's W swap blocks.
+    [h_dec, h_enc], so the rows of the decoder's W_x and the output layer's W swap blocks. The
+    attention decoder concatenates [context, h_dec] in both.
     """
     enc, dec = book.encoder, book.decoder
 
-    def swap(W):  # rows [:H] belong to h_enc in the book's layout
-        return np.concatenate([W[H:], W[:H]])
+    def swap(W):  # rows [:H] belong to h_enc in the book's peeky layout
+        return np.concatenate([W[H:], W[:H]]) if model == "peeky" else W
 
     return {
         "src_embed.W": enc.embed.params[0],
@@ -65,21 +82,23 @@ def book_params(book, H):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--book", required=True, help="a clone of oreilly-japan/deep-learning-from-scratch-2")
-    p.add_argument("--data", default=os.path.join("..", "shared", "data", "addition.txt"))
+    p.add_argument("--model", choices=list(MODELS), default="peeky", help="the book's model to compare")
+    p.add_argument("--data-dir", default=os.path.join("..", "shared", "data"), help="where addition.txt/date.txt are")
     p.add_argument("--epochs", type=int, default=1, help="epochs of 351 steps (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tol", type=float, default=1e-4, help="largest parameter difference accepted after epoch 1")
     a = p.parse_args(argv)
-    PeekySeq2seq, BookAdam, clip_grads = import_book(a.book)
+    BookModel, BookAdam, clip_grads = import_book(a.book, a.model)
     from tinygrad_attn.commands.train import evaluate
 
-    d = ta.data.load_pairs(a.data).reversed()
-    V, D, H, B = len(d.vocab), 16, 128, 128
+    _, _, _, file, H = MODELS[a.model]
+    d = ta.data.load_pairs(os.path.join(a.data_dir, file)).reversed()
+    V, D, B = len(d.vocab), 16, 128
     np.random.seed(a.seed)
-    book = PeekySeq2seq(V, D, H)
-    ours = ta.nn.Seq2Seq(V, D, H, peeky=True)
-    ours.load_state_dict({k: v.copy() for k, v in book_params(book, H).items()})
-    scratch = ta.nn.Seq2Seq(V, D, H, peeky=True)  # holds the book's weights for evaluation
+    book = BookModel(V, D, H)
+    ours = our_model(a.model, V, D, H)
+    ours.load_state_dict({k: v.copy() for k, v in book_params(book, H, a.model).items()})
+    scratch = our_model(a.model, V, D, H)  # holds the book's weights for evaluation
     params = ours.parameters()
     book_opt, our_opt = BookAdam(), optim.Adam(params)
 
@@ -95,13 +114,14 @@ def main(argv=None):
             book.backward()
             clip_grads(book.grads, 5.0)
             book_opt.update(book.params, book.grads)
-            loss = F.cross_entropy(ours(x, t[:, :-1]), t[:, 1:])
+            out = ours(x, t[:, :-1])
+            loss = F.cross_entropy(out[0] if isinstance(out, tuple) else out, t[:, 1:])
             our_opt.zero_grad()
             loss.backward()
             optim.clip_grad_norm_(params, 5.0)
             our_opt.step()
             our_losses.append(loss.item())
-        ref = book_params(book, H)
+        ref = book_params(book, H, a.model)
         diff = max(float(np.abs(ref[n] - q.data).max()) for n, q in ours.named_parameters())
         scratch.load_state_dict({n: v.copy() for n, v in ref.items()})
         acc_book = evaluate(scratch, d.x_test, d.t_test, d.vocab.start_id)

@@ -177,6 +177,9 @@ def accuracy_by_seed(
         ax.set_title(label, fontsize=10)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("test accuracy (%)")
-    axes[-1].legend(fontsize=7, loc="lower right")
+    counts = [len(runs) for runs in groups.values()]
+    for ax, n in zip(axes, counts):  # one legend per distinct number of seeds, and the last panel
+        if ax is axes[-1] or n != counts[-1]:
+            ax.legend(fontsize=7, loc="lower right", ncols=2 if n > 5 else 1)
     fig.suptitle(title)
     return _save(fig, path)
