@@ -129,7 +129,10 @@ class CosineDecay:
     def step(self) -> float:
         """Advance one step and set the optimizer's lr; returns the new lr."""
         self.k += 1
-        frac = min(max(self.k - self.start, 0), self.total_steps - self.start) / (self.total_steps - self.start)
-        lr = self.min_lr + (self.base_lr - self.min_lr) * 0.5 * (1 + np.cos(np.pi * frac))
+        if self.k <= self.start:
+            lr = self.base_lr  # held exactly, not base - min + min
+        else:
+            frac = min(self.k - self.start, self.total_steps - self.start) / (self.total_steps - self.start)
+            lr = self.min_lr + (self.base_lr - self.min_lr) * 0.5 * (1 + np.cos(np.pi * frac))
         self.optimizer.lr = float(lr)
         return self.optimizer.lr
