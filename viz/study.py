@@ -13,7 +13,7 @@ import numpy as np
 
 import tinygrad_attn as ta
 from tinygrad_attn import Tensor, analysis
-from tinygrad_attn.autograd import Function
+from tinygrad_attn.testing.broken import WrongTanh
 
 from . import render
 from .frames import frames
@@ -60,22 +60,12 @@ def runs():
     return out, total
 
 
-class _WrongTanh(Function):
-    """tanh(x) with a deliberately wrong backward: d/dx = 1 - out (should be 1 - out^2)."""
-
-    def forward(self, x):
-        return np.tanh(x)
-
-    def backward(self, g, ins, out):
-        return g * (1 - out)
-
-
 def gradcheck_example(path):
     """A gradcheck that fails on purpose; its picture outlines the input whose gradient disagrees."""
     from tinygrad_attn.testing import GradcheckError, gradcheck
 
     def f(x, w):
-        return _WrongTanh.apply(x @ w).sum()
+        return WrongTanh.apply(x @ w).sum()
 
     x = Tensor(np.linspace(-1, 1, 6).reshape(2, 3), name="x")
     w = Tensor(np.linspace(0.5, -0.5, 6).reshape(3, 2), name="w")

@@ -5,9 +5,9 @@ from hypothesis import HealthCheck, assume, find, given, settings
 from hypothesis import strategies as st
 
 from tinygrad_attn import Tensor
-from tinygrad_attn.autograd import Function
 from tinygrad_attn.testing import GradcheckError, gradcheck, vjp_check
 from tinygrad_attn.testing import strategies as tst
+from tinygrad_attn.testing.broken import WrongTanh
 
 
 @given(shape=tst.shapes(min_dims=1, max_dims=3, max_side=4))
@@ -97,17 +97,7 @@ def test_kink_distance_measures_relu_inputs():
     assert g.expression() == "relu(x0)"
 
 
-class _BrokenTanh(Function):
-    """tanh with the wrong derivative 1 - y (should be 1 - y^2)."""
-
-    def forward(self, x):
-        return np.tanh(x)
-
-    def backward(self, g, ins, out):
-        return g * (1 - out)
-
-
-BROKEN = tst.GraphOp("broken_tanh", tst._same, lambda x: _BrokenTanh.apply(x), lambda c: f"broken_tanh({c[0]})")
+BROKEN = tst.GraphOp("broken_tanh", tst._same, lambda x: WrongTanh.apply(x), lambda c: f"broken_tanh({c[0]})")
 
 
 def _fails_gradcheck(case):

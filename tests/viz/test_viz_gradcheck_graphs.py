@@ -5,22 +5,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from tinygrad_attn import Tensor
-from tinygrad_attn.autograd import Function
 from tinygrad_attn.testing import GradcheckError, gradcheck
 from tinygrad_attn.testing import strategies as tst
+from tinygrad_attn.testing.broken import WrongTanh
 
-
-class _SlightlyWrongTanh(Function):
-    """tanh whose backward forgets the square: 1 - y instead of 1 - y^2."""
-
-    def forward(self, x):
-        return np.tanh(x)
-
-    def backward(self, g, ins, out):
-        return g * (1 - out)
-
-
-WRONG = tst.GraphOp("wrong_tanh", tst._same, lambda x: _SlightlyWrongTanh.apply(x), lambda c: f"wrong_tanh({c[0]})")
+WRONG = tst.GraphOp("wrong_tanh", tst._same, lambda x: WrongTanh.apply(x), lambda c: f"wrong_tanh({c[0]})")
 CASES = tst.op_graphs(ops=tst.SMOOTH_OPS + (WRONG,), max_depth=2).flatmap(lambda g: g.inputs().map(lambda xs: (g, xs)))
 
 
@@ -42,6 +31,6 @@ def test_shrunk_counterexample_is_drawn_in_the_failure_output(tmp_path):
         check()
     assert f"graph with the disagreeing input outlined: {path}" in str(err.value)
     svg = path.read_text(encoding="utf-8")
-    assert "_SlightlyWrongTanh" in svg and "gradcheck FAILED" in svg and "#e00000" in svg
+    assert "WrongTanh" in svg and "gradcheck FAILED" in svg and "#e00000" in svg
     # the picture on disk is the last one hypothesis ran: the shrunk, minimal failing graph
     assert seen[-1].startswith("wrong_tanh(") and seen[-1].count("(") <= 2

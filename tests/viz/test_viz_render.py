@@ -8,8 +8,8 @@ import pytest
 
 import viz
 from tinygrad_attn import Tensor
-from tinygrad_attn.autograd import Function
 from tinygrad_attn.testing import GradcheckError, gradcheck
+from tinygrad_attn.testing.broken import WrongTanh
 from viz import render
 
 
@@ -98,21 +98,11 @@ def test_frames_need_a_backward_first(tmp_path):
         viz.frames(x.tanh(), tmp_path)
 
 
-class _BadTanh(Function):
-    """tanh with a wrong derivative (1 - out instead of 1 - out^2)."""
-
-    def forward(self, x):
-        return np.tanh(x)
-
-    def backward(self, g, ins, out):
-        return g * (1 - out)
-
-
 def test_gradcheck_failure_is_drawn_with_the_node_outlined(tmp_path):
     x = Tensor(np.array([0.3, -0.7]), name="x")
     path = tmp_path / "fail.svg"
     with pytest.raises(GradcheckError, match="fail.svg") as err:
-        gradcheck(lambda a: _BadTanh.apply(a * 2.0), x, render_on_failure=str(path))
+        gradcheck(lambda a: WrongTanh.apply(a * 2.0), x, render_on_failure=str(path))
     svg = path.read_text(encoding="utf-8")
     assert "gradcheck FAILED" in svg and "#e00000" in svg
     svg = svg.replace("&#45;", "-")  # Graphviz writes minus signs as an entity
