@@ -22,8 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as e:  # a dependency of the package, so only a broken install gets here
+    raise ImportError(
+        "tinygrad_attn.testing.strategies needs hypothesis, a dependency of tinygrad-attn: "
+        "`pip install hypothesis` (or reinstall tinygrad-attn)"
+    ) from e
 
 from ..tensor import Tensor
 
