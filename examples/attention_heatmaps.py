@@ -38,7 +38,8 @@ def main(argv=None):
     model.load_state_dict(ta.load(args.weights))
     model.eval()
     x = d.x_test[args.examples]
-    ids, w = model.generate(x, d.vocab.start_id, d.t_test.shape[1] - 1)
+    ids = model.generate(x, d.vocab.start_id, d.t_test.shape[1] - 1)
+    w = model.attention_weights
     os.makedirs(args.out, exist_ok=True)
     fig, axes = plt.subplots(1, len(args.examples), figsize=(5.2 * len(args.examples), 4.2), squeeze=False)
     for ax, xi, oi, wi in zip(axes[0], x, ids, w):

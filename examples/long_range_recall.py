@@ -62,13 +62,9 @@ def _open_forget_gates(model):
     return model
 
 
-def _logits(out):
-    return out[0] if isinstance(out, tuple) else out
-
-
 def grad_at_name(model, x, t):
     """Mean over the batch of ||dL/dx_0||, the loss gradient at the embedded name (position 0)."""
-    loss = F.cross_entropy(_logits(model(x, t[:, :-1])), t[:, 1:])
+    loss = F.cross_entropy(model(x, t[:, :-1]), t[:, 1:])
     emb = model.src_embedded
     emb.retain_grad()
     loss.backward()
@@ -87,13 +83,13 @@ def train_one(kind, task, args, seed):
     start = task.vocab.start_id
     for _ in range(args.epochs):
         for xb, tb in data.batches(task.x_train, task.t_train, args.batch_size, rng=rng):
-            loss = F.cross_entropy(_logits(model(xb, tb[:, :-1])), tb[:, 1:])
+            loss = F.cross_entropy(model(xb, tb[:, :-1]), tb[:, 1:])
             opt.zero_grad()
             loss.backward()
             optim.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
     model.eval()
-    ids = _logits(model.generate(task.x_test, start, 1))
+    ids = model.generate(task.x_test, start, 1)
     acc = float((ids[:, 0] == task.t_test[:, 1]).mean())
     return acc, g0
 

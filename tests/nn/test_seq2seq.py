@@ -14,12 +14,50 @@ def _batch(rng, N=2, S=3, T=3):
     return rng.integers(0, V, (N, S)), rng.integers(0, V, (N, T))
 
 
-def _logits(out):
-    return out[0] if isinstance(out, tuple) else out
-
-
 def _loss(model):
-    return lambda s, t: F.cross_entropy(_logits(model(s, t[:, :-1])), t[:, 1:])
+    return lambda s, t: F.cross_entropy(model(s, t[:, :-1]), t[:, 1:])
+
+
+_MODELS = {
+    "seq2seq": lambda: nn.Seq2Seq(V, D, H),
+    "peeky": lambda: nn.Seq2Seq(V, D, H, peeky=True),
+    "attention": lambda: nn.AttentionSeq2Seq(V, D, H, max_len=7),
+    "transformer": lambda: nn.Transformer(V, d_model=8, n_heads=2, n_layers=1, max_len=10),
+}
+
+
+@pytest.mark.parametrize("kind", list(_MODELS))
+def test_every_model_returns_one_shape_of_result(kind, rng):
+    """forward -> logits Tensor, generate -> ids ndarray, weights only in `attention_weights`."""
+    m = _MODELS[kind]()
+    assert m.attention_weights is None
+    src, tgt = _batch(rng, N=3, S=7, T=4)
+    logits = m(src, tgt)
+    assert isinstance(logits, ta.Tensor) and logits.shape == (3, 4, V)
+    w_forward = m.attention_weights
+    ids = m.generate(src, 0, 5)
+    assert isinstance(ids, np.ndarray) and ids.shape == (3, 5) and ids.dtype.kind == "i"
+    w_generate = m.attention_weights
+    if kind in ("seq2seq", "peeky"):
+        assert w_forward is None and w_generate is None
+        return
+    assert isinstance(w_forward, np.ndarray) and w_forward.shape == (3, 4, 7)
+    assert isinstance(w_generate, np.ndarray) and w_generate.shape == (3, 5, 7)
+    assert np.allclose(w_forward.sum(-1), 1, atol=1e-5) and np.allclose(w_generate.sum(-1), 1, atol=1e-5)
+    assert not any("attention_weights" in n for n, _ in m.named_parameters())
+
+
+@pytest.mark.parametrize("kind", ["attention", "transformer"])
+def test_generate_keeps_the_weights_each_step_saw(kind, rng):
+    """Weights kept by generate equal those of a teacher-forced forward over the generated prefix."""
+    m = _MODELS[kind]()
+    src, _ = _batch(rng, N=3, S=7)
+    ids = m.generate(src, 0, 5)
+    w_generate = m.attention_weights
+    m(src, np.concatenate([np.zeros((3, 1), dtype=np.int64), ids[:, :-1]], axis=1))
+    np.testing.assert_allclose(m.attention_weights, w_generate, atol=1e-6)
+    m.generate(src, 0, 0)
+    assert m.attention_weights.shape == (3, 0, 7)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
@@ -97,10 +135,12 @@ def test_training_learns_a_tiny_copy_task():
 def test_attention_seq2seq_shapes_weights_and_generate(score, rng):
     m = nn.AttentionSeq2Seq(V, D, H, score=score, max_len=7)
     src, tgt = _batch(rng, N=5, S=7, T=4)
-    logits, w = m(src, tgt)
+    logits = m(src, tgt)
+    w = m.attention_weights
     assert logits.shape == (5, 4, V) and w.shape == (5, 4, 7)
-    assert np.allclose(w.data.sum(-1), 1, atol=1e-5)
-    ids, ws = m.generate(src, 0, 6)
+    assert np.allclose(w.sum(-1), 1, atol=1e-5)
+    ids = m.generate(src, 0, 6)
+    ws = m.attention_weights
     assert ids.shape == (5, 6) and ws.shape == (5, 6, 7)
     assert np.allclose(ws.sum(-1), 1, atol=1e-5)
 
@@ -115,12 +155,12 @@ def test_attention_seq2seq_gradcheck(score, rng, gradcheck_module):
 def test_transformer_shapes_weights_and_generate(rng):
     m = nn.Transformer(V, d_model=8, n_heads=2, n_layers=1, max_len=10)
     src, tgt = _batch(rng, N=3, S=6, T=4)
-    logits, w = m(src, tgt)
-    assert logits.shape == (3, 4, V) and w.shape == (3, 4, 6)
-    ids, ws = m.generate(src, 0, 5)
-    assert ids.shape == (3, 5) and ws.shape == (3, 5, 6)
+    logits = m(src, tgt)
+    assert logits.shape == (3, 4, V) and m.attention_weights.shape == (3, 4, 6)
+    ids = m.generate(src, 0, 5)
+    assert ids.shape == (3, 5) and m.attention_weights.shape == (3, 5, 6)
     tgt_in = np.concatenate([np.zeros((3, 1), dtype=np.int64), ids[:, :-1]], axis=1)
-    assert (m(src, tgt_in)[0].data.argmax(-1) == ids).all()  # causal: the prefix alone decides each step
+    assert (m(src, tgt_in).data.argmax(-1) == ids).all()  # causal: the prefix alone decides each step
 
 
 def test_transformer_is_causal(rng):
@@ -129,7 +169,7 @@ def test_transformer_is_causal(rng):
     src, tgt = _batch(rng, N=2, S=5, T=4)
     other = tgt.copy()
     other[:, 3] = (other[:, 3] + 1) % V
-    a, b = m(src, tgt)[0].data, m(src, other)[0].data
+    a, b = m(src, tgt).data, m(src, other).data
     assert np.allclose(a[:, :3], b[:, :3]) and not np.allclose(a[:, 3], b[:, 3])
 
 

@@ -171,16 +171,12 @@ def build_model(args, vocab_size, src_len, tgt_len):
     )
 
 
-def _logits(out):
-    return out[0] if isinstance(out, tuple) else out
-
-
 def evaluate(model, x, t, start_id, batch_size=500):
     """Exact-match accuracy of greedy decoding: every generated token must equal t[:, 1:]."""
     model.eval()
     correct = 0
     for k in range(0, len(x), batch_size):
-        ids = _logits(model.generate(x[k : k + batch_size], start_id, t.shape[1] - 1))
+        ids = model.generate(x[k : k + batch_size], start_id, t.shape[1] - 1)
         correct += int((ids == t[k : k + batch_size, 1:]).all(axis=1).sum())
     model.train()
     return correct / len(x)
@@ -214,7 +210,8 @@ def _plots(args, model, d, history):
         if args.model in ("attention", "transformer"):
             n = min(3, len(d.x_test))
             x, t = d.x_test[:n], d.t_test[:n]
-            ids, w = model.generate(x, d.vocab.start_id, t.shape[1] - 1)
+            ids = model.generate(x, d.vocab.start_id, t.shape[1] - 1)
+            w = model.attention_weights
             for i in range(n):
                 keys = list(d.vocab.decode(x[i]))  # as the encoder reads them (reversed with --reverse)
                 queries = list(d.vocab.decode(ids[i]))
@@ -286,7 +283,7 @@ def train(args) -> int:
             mininterval=1.0,
         )
         for xb, tb in bar:
-            loss = F.cross_entropy(_logits(model(xb, tb[:, :-1])), tb[:, 1:])
+            loss = F.cross_entropy(model(xb, tb[:, :-1]), tb[:, 1:])
             opt.zero_grad()
             loss.backward()
             optim.clip_grad_norm_(params, args.max_grad)
@@ -323,7 +320,7 @@ def train(args) -> int:
 
 def _show_examples(model, d, start_id, reverse, n=3):
     x, t = d.x_test[:n], d.t_test[:n]
-    ids = _logits(model.generate(x, start_id, t.shape[1] - 1))
+    ids = model.generate(x, start_id, t.shape[1] - 1)
     for i in range(len(x)):
         ok = "ok " if (ids[i] == t[i, 1:]).all() else "bad"
         q = d.vocab.decode(x[i][::-1] if reverse else x[i])  # shown as written, not as fed

@@ -1,11 +1,12 @@
 """Sequence-to-sequence models built from the nn layers: encoder-decoder, peeky, attention, Transformer.
 
-All share one interface (batch-first, integer ids):
+All share one interface (batch-first, integer ids), with one shape of result for every model:
 
-- `forward(src (N, S), tgt_in (N, T)) -> logits (N, T, V)` with teacher forcing
-  (`AttentionSeq2Seq` and `Transformer` return `(logits, weights)`);
-- `generate(src (N, S), start_id, length) -> ids (N, length)`, greedy, one step at a time
-  (attention models return `(ids, weights)`).
+- `forward(src (N, S), tgt_in (N, T)) -> logits (N, T, V)` with teacher forcing;
+- `generate(src (N, S), start_id, length) -> ids (N, length)`, greedy, one step at a time;
+- `model.attention_weights`: the attention weights of the last `forward` or `generate` call as a
+  plain ndarray (N, Tq, S) (Tq = T after forward, = length after generate); always None for
+  `Seq2Seq`, which has no attention.
 
 Each model keeps the embedded source of its last forward in `self.src_embedded` (N, S, D), so a
 study can call `.retain_grad()` on it and read how much gradient reaches each source position.
@@ -50,7 +51,18 @@ def _greedy(step, start_id: int, N: int, length: int):
     return out
 
 
-class _Recurrent(Module):
+class _Seq2SeqBase(Module):
+    """The attribute every seq2seq model has: the attention weights of its last forward/generate."""
+
+    def __init__(self):
+        super().__init__()
+        self.attention_weights = None  # ndarray (N, Tq, S) after a call of an attention model
+
+    def _keep_weights(self, weights):
+        object.__setattr__(self, "attention_weights", None if weights is None else np.asarray(weights))
+
+
+class _Recurrent(_Seq2SeqBase):
     """What the two recurrent encoder-decoders share: embeddings, cells, the encoder-to-decoder hand-over."""
 
     def _build(self, vocab_size, wordvec_size, hidden_size, cell, dec_extra):
@@ -147,15 +159,16 @@ class AttentionSeq2Seq(_Recurrent):
         return self.out(creation.concat([context, hs], axis=2)), weights, state
 
     def forward(self, src, tgt_in):
-        """src (N, S), tgt_in (N, T) ids -> (logits (N, T, V), attention weights (N, T, S))."""
+        """src (N, S), tgt_in (N, T) ids -> logits (N, T, V); weights (N, T, S) in `attention_weights`."""
         enc_hs, h = self._encode(src)
         logits, weights, _ = self._decode(
             _ids(tgt_in, "AttentionSeq2Seq.forward: tgt_in"), enc_hs, self._decoder_state(h)
         )
-        return logits, weights
+        self._keep_weights(weights.data)
+        return logits
 
     def generate(self, src, start_id, length):
-        """Greedy decoding: src (N, S) -> (ids (N, length), attention weights (N, length, S))."""
+        """Greedy decoding: src (N, S) -> ids (N, length); weights (N, length, S) in `attention_weights`."""
         with autograd.no_grad():
             enc_hs, h = self._encode(src)
             state, ws = [self._decoder_state(h)], []
@@ -166,17 +179,18 @@ class AttentionSeq2Seq(_Recurrent):
                 return logits[:, 0]
 
             ids = _greedy(step, start_id, h.shape[0], length)
-        return ids, np.stack(ws, axis=1)
+        self._keep_weights(np.stack(ws, axis=1) if ws else np.zeros((h.shape[0], 0, enc_hs.shape[1])))
+        return ids
 
 
-class Transformer(Module):
+class Transformer(_Seq2SeqBase):
     """Encoder-decoder Transformer (Vaswani et al. 2017) with the seq2seq interface of this module.
 
     Token embeddings plus sinusoidal positions; `n_layers` encoder layers over the source, then
     `n_layers` decoder layers (causal self-attention, cross-attention over the encoder output);
     pre-norm by default (`norm_first=True`, with a final LayerNorm on each side), which trains
-    reliably without warm-up. `forward` returns the last decoder layer's cross-attention
-    weights averaged over heads, (N, T, S), next to the logits.
+    reliably without warm-up. `attention_weights` holds the last decoder layer's cross-attention
+    weights averaged over heads, (N, T, S).
     """
 
     def __init__(
@@ -216,16 +230,20 @@ class Transformer(Module):
         return self.out(x), self.decoder[len(self.decoder) - 1].cross_attn_weights.mean(axis=1)
 
     def forward(self, src, tgt_in):
-        """src (N, S), tgt_in (N, T) ids -> (logits (N, T, V), cross-attention weights (N, T, S))."""
-        return self._decode(_ids(tgt_in, "Transformer.forward: tgt_in"), self._encode(src))
+        """src (N, S), tgt_in (N, T) ids -> logits (N, T, V); cross-attention (N, T, S) in `attention_weights`."""
+        logits, weights = self._decode(_ids(tgt_in, "Transformer.forward: tgt_in"), self._encode(src))
+        self._keep_weights(weights)
+        return logits
 
     def generate(self, src, start_id, length):
-        """Greedy decoding, re-reading the prefix each step: src (N, S) -> (ids (N, length), weights (N, length, S))."""
+        """Greedy decoding, re-reading the prefix each step: src (N, S) -> ids (N, length); weights (N, length, S)."""
         with autograd.no_grad():
             memory = self._encode(src)
-            N = memory.shape[0]
+            N, S = memory.shape[0], memory.shape[1]
             prefix = np.full((N, 1), start_id, dtype=np.int64)
+            weights = np.zeros((N, 0, S), dtype=memory.dtype)
             for _ in range(length):
-                logits, weights = self._decode(prefix, memory)
+                logits, weights = self._decode(prefix, memory)  # causal: row t is what step t saw
                 prefix = np.concatenate([prefix, logits.data[:, -1].argmax(-1).reshape(N, 1)], axis=1)
-        return prefix[:, 1:], weights
+        self._keep_weights(weights)
+        return prefix[:, 1:]
