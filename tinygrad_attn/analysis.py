@@ -1,16 +1,19 @@
 """Gradient flow through time: how much gradient reaches each hidden state h_t, and why.
 
-Small unrolled recurrent nets written with engine ops (a tanh RNN and an LSTM, N=1, row
-vectors as in DLFS2 ch. 5-6), the per-step Jacobians dh_t/dh_{t-1} computed with the engine
-(one backward per output element), and their largest singular values (Pascanu et al. 2013).
+The studied networks are the library's own `nn.RNN` and `nn.LSTM` (so what is studied is
+what is trained), run in their per-step form (the lecture's graph: h_0, then steps t=1..T,
+N=1, row vectors as in DLFS2 ch. 5-6) with weights drawn here from a seed. The per-step
+Jacobians dh_t/dh_{t-1} come from the engine (one backward per output element), and their
+largest singular values show the vanishing or exploding product (Pascanu et al. 2013).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .autograd import scope
+from .autograd import no_grad
 from .creation import concat
+from .nn.recurrent import LSTM, RNN
 from .tensor import Tensor
 
 
@@ -32,8 +35,20 @@ def _tanh_rnn_arrays(T, H, D, radius, seed):
     return W_h, W_x, xs
 
 
+def _unroll(layer, xs, dtype, clip=None):
+    """Run `layer` per step over xs (T, 1, D); retain every step's state; a clip hook on each h_t."""
+    x = Tensor(xs.transpose(1, 0, 2).astype(dtype), name="x")  # (1, T, D)
+    states = layer.unroll(x)
+    hs = [s[0] if isinstance(s, tuple) else s for s in states]
+    for h in hs:
+        h.retain_grad()
+        if clip is not None:
+            h.register_hook(clip_hook(clip))
+    return hs[-1].sum(), hs, states
+
+
 def unroll_tanh_rnn(T=30, H=8, D=None, radius=None, seed=0, dtype=np.float64, clip=None):
-    """Unroll h_t = tanh(h_{t-1} W_h + x_t W_x + b) for T steps (N=1, row vectors).
+    """Unroll `nn.RNN` per step, h_t = tanh(h_{t-1} W_h + x_t W_x + b), for T steps (N=1, row vectors).
 
     Returns (loss, hs, params): loss = sum(h_T), hs the list of T hidden states (1, H), each
     named `h_t` and made inside `scope("t=..")`, params a dict of the leaf tensors. With `clip`,
@@ -41,22 +56,9 @@ def unroll_tanh_rnn(T=30, H=8, D=None, radius=None, seed=0, dtype=np.float64, cl
     """
     D = D or H
     W_h, W_x, xs = _tanh_rnn_arrays(T, H, D, radius, seed)
-    params = {
-        "W_x": Tensor(W_x.astype(dtype), requires_grad=True, name="W_x"),
-        "W_h": Tensor(W_h.astype(dtype), requires_grad=True, name="W_h"),
-        "b": Tensor(np.zeros(H, dtype), requires_grad=True, name="b"),
-    }
-    xs = xs.astype(dtype)
-    h = Tensor(np.zeros((1, H), dtype), name="h_0")
-    hs = []
-    for t in range(1, T + 1):
-        with scope(f"t={t}"):
-            h = (h @ params["W_h"] + Tensor(xs[t - 1], name=f"x_{t}") @ params["W_x"] + params["b"]).tanh()
-        h.name = f"h_{t}"
-        hs.append(h.retain_grad())
-        if clip is not None:
-            h.register_hook(clip_hook(clip))
-    return hs[-1].sum(), hs, params
+    rnn = RNN.from_weights(W_x.astype(dtype), W_h.astype(dtype), np.zeros(H, dtype), per_step=True)
+    loss, hs, _ = _unroll(rnn, xs, dtype, clip)
+    return loss, hs, dict(rnn.named_parameters())
 
 
 def tanh_rnn_spectra(T=30, H=8, D=None, radius=None, seed=0):
@@ -82,39 +84,27 @@ def clip_hook(max_norm):
 
 
 def unroll_lstm(T=30, H=8, D=None, seed=0, forget_bias=1.0, dtype=np.float64):
-    """Unroll an LSTM cell for T steps (N=1, row vectors), gates fused in one (D+H, 4H) product.
+    """Unroll `nn.LSTM` per step for T steps (N=1, row vectors), forget-gate bias `forget_bias`.
 
-    Gate order along the last axis: input i, forget f, candidate g, output o;
-    c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t). Returns (loss, hs, params) like
-    `unroll_tanh_rnn`; the cell states are `params["cs"]` (retained for their gradients).
+    Returns (loss, hs, params) like `unroll_tanh_rnn`; the cell states c_1..c_T are
+    `params["cs"]` (retained for their gradients).
     """
     D = D or H
     W_x, W_h, b, xs = _lstm_arrays(T, H, D, seed, forget_bias)
-    params = {
-        "W_x": Tensor(W_x.astype(dtype), requires_grad=True, name="W_x"),
-        "W_h": Tensor(W_h.astype(dtype), requires_grad=True, name="W_h"),
-        "b": Tensor(b.astype(dtype), requires_grad=True, name="b"),
-    }
-    xs = xs.astype(dtype)
-    h = Tensor(np.zeros((1, H), dtype), name="h_0")
-    c = Tensor(np.zeros((1, H), dtype), name="c_0")
-    hs, cs = [], []
-    for t in range(1, T + 1):
-        with scope(f"t={t}"):
-            h, c = lstm_step(h, c, Tensor(xs[t - 1], name=f"x_{t}"), params)
-        h.name, c.name = f"h_{t}", f"c_{t}"
-        hs.append(h.retain_grad())
-        cs.append(c.retain_grad())
-    params["cs"] = cs
-    return hs[-1].sum(), hs, params
+    lstm = LSTM.from_weights(W_x.astype(dtype), W_h.astype(dtype), b.astype(dtype), per_step=True)
+    loss, hs, states = _unroll(lstm, xs, dtype)
+    params = dict(lstm.named_parameters())
+    params["cs"] = [c.retain_grad() for _, c in states]
+    return loss, hs, params
 
 
 def _lstm_arrays(T, H, D, seed, forget_bias):
+    """W_x (D, 4H), W_h (H, 4H), b (4H,) in nn.LSTM's gate layout, and xs (T, 1, D), from `seed`."""
     rng = np.random.default_rng(seed)
     W_x = rng.standard_normal((D, 4 * H)) / np.sqrt(D)
     W_h = rng.standard_normal((H, 4 * H)) / np.sqrt(H)
     b = np.zeros(4 * H)
-    b[H : 2 * H] = forget_bias  # forget gate open at the start: the cell state carries the gradient
+    b[LSTM.gate_columns("f", H)] = forget_bias  # forget gate open at the start: the cell state carries the gradient
     return W_x, W_h, b, rng.standard_normal((T, 1, D))
 
 
@@ -122,18 +112,7 @@ def lstm_spectra(T=30, H=8, D=None, seed=0, forget_bias=1.0):
     """(per_step, product) spectra of d(h_t, c_t)/d(h_{t-1}, c_{t-1}) for the LSTM of `unroll_lstm`."""
     D = D or H
     W_x, W_h, b, xs = _lstm_arrays(T, H, D, seed, forget_bias)
-    params = {"W_x": Tensor(W_x), "W_h": Tensor(W_h), "b": Tensor(b)}
-    return jacobian_spectra(lstm_step_jacobians(params, xs[:, 0, :], H))
-
-
-def lstm_step(h, c, x, params):
-    """One LSTM step: (1, H), (1, H), (1, D) -> h_t (1, H), c_t (1, H); gate order i, f, g, o."""
-    H = h.shape[-1]
-    z = h @ params["W_h"] + x @ params["W_x"] + params["b"]  # (1, 4H)
-    i, f = z[:, :H].sigmoid(), z[:, H : 2 * H].sigmoid()
-    g, o = z[:, 2 * H : 3 * H].tanh(), z[:, 3 * H :].sigmoid()
-    c = f * c + i * g
-    return o * c.tanh(), c
+    return jacobian_spectra(lstm_step_jacobians({"W_x": W_x, "W_h": W_h, "b": b}, xs[:, 0, :], H))
 
 
 def jacobian(fn, x):
@@ -150,41 +129,46 @@ def jacobian(fn, x):
     return np.stack(rows)
 
 
+def _f64(a):
+    return np.asarray(a.data if isinstance(a, Tensor) else a, dtype=np.float64)
+
+
 def rnn_step_jacobians(W_h, W_x, b, xs, h0=None):
-    """dh_t/dh_{t-1} of h_t = tanh(h_{t-1} W_h + x_t W_x + b) for each step: list of (H, H).
+    """dh_t/dh_{t-1} of `nn.RNN`'s step h_t = tanh(h_{t-1} W_h + x_t W_x + b), t = 1..T: list of (H, H).
 
     xs (T, D); the states are run forward first, then each step's Jacobian comes from the engine.
     """
-    W_h, W_x, b = (Tensor(np.asarray(a, dtype=np.float64)) for a in (W_h, W_x, b))
-    H = W_h.shape[0]
-    h = np.zeros((1, H)) if h0 is None else np.asarray(h0, dtype=np.float64).reshape(1, H)
+    rnn = RNN.from_weights(_f64(W_x), _f64(W_h), _f64(b))
+    H = rnn.hidden_size
+    h = np.zeros((1, H)) if h0 is None else _f64(h0).reshape(1, H)
     out = []
-    for x in np.asarray(xs, dtype=np.float64):
+    for x in _f64(xs):
         xt = Tensor(x.reshape(1, -1))
-
-        def step(hp, xt=xt):
-            return (hp @ W_h + xt @ W_x + b).tanh()
-
-        out.append(jacobian(step, h))
-        h = np.tanh(h @ W_h.data + xt.data @ W_x.data + b.data)
+        out.append(jacobian(lambda hp, xt=xt: rnn.step(xt, hp), h))
+        with no_grad():
+            h = rnn.step(xt, Tensor(h)).data
     return out
 
 
 def lstm_step_jacobians(params, xs, H):
-    """d(h_t, c_t)/d(h_{t-1}, c_{t-1}) of the LSTM for each step: list of (2H, 2H)."""
-    p = {k: Tensor(np.asarray(params[k].data, dtype=np.float64)) for k in ("W_h", "W_x", "b")}
+    """d(h_t, c_t)/d(h_{t-1}, c_{t-1}) of `nn.LSTM`'s step for t = 1..T: list of (2H, 2H).
+
+    params: W_x (D, 4H), W_h (H, 4H), b (4H,) (arrays or Tensors) in nn.LSTM's gate layout; xs (T, D).
+    """
+    lstm = LSTM.from_weights(*(_f64(params[k]) for k in ("W_x", "W_h", "b")))
+    if lstm.hidden_size != H:
+        raise ValueError(f"lstm_step_jacobians: H={H} but W_h has shape {lstm.W_h.shape}")
     state = np.zeros((1, 2 * H))
     out = []
-    for x in np.asarray(xs, dtype=np.float64):
+    for x in _f64(xs):
         xt = Tensor(x.reshape(1, -1))
 
         def step(s, xt=xt):
-            h, c = lstm_step(s[:, :H], s[:, H:], xt, p)
-            return concat([h, c], axis=1)
+            return concat(list(lstm.step(xt, (s[:, :H], s[:, H:]))), axis=1)
 
         out.append(jacobian(step, state))
-        h, c = lstm_step(Tensor(state[:, :H]), Tensor(state[:, H:]), xt, p)
-        state = np.concatenate([h.data, c.data], axis=1)
+        with no_grad():
+            state = step(Tensor(state)).data
     return out
 
 
