@@ -1,11 +1,20 @@
-"""Seq2seq data: generated toy tasks, the book's text format and split, a char Vocab, batching.
+"""Seq2seq data: generated toy tasks, the book's text format and split, a char or word Vocab, batching.
 
 Everything is in the book's layout: a question padded with spaces, an answer that starts with the
 start token `_` (the decoder reads `t[:, :-1]` and predicts `t[:, 1:]`). This package knows no models.
 """
 
 from .batching import batches, num_batches
-from .pairs import BOOK_SEED, PairData, book_permutation, load_pairs, read_pairs, split_pairs, to_arrays
+from .pairs import (
+    BOOK_SEED,
+    PairData,
+    book_permutation,
+    check_lengths,
+    load_pairs,
+    read_pairs,
+    split_pairs,
+    to_arrays,
+)
 from .tasks import TASKS, addition, dates, recall, reversal
 from .vocab import PAD, START, Vocab
 
@@ -18,6 +27,7 @@ __all__ = [
     "read_pairs",
     "split_pairs",
     "to_arrays",
+    "check_lengths",
     "book_permutation",
     "BOOK_SEED",
     "addition",

@@ -38,10 +38,13 @@ class PairData:
 
 
 def read_pairs(path) -> list[tuple[str, str]]:
-    """Lines of the book's format -> [(question, answer)] in file order; the answer keeps its leading `_`."""
+    """Lines of the book's format -> [(question, answer)] in file order; the answer keeps its leading `_`.
+
+    A UTF-8 byte order mark at the start of the file is dropped (it is not a token).
+    """
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:
             lines = f.read().split("\n")
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not a text file ({e.reason} at byte {e.start})") from None
@@ -68,22 +71,37 @@ def book_permutation(n: int, seed: int = BOOK_SEED) -> np.ndarray:
     return idx
 
 
-def to_arrays(pairs, vocab: Vocab | None = None):
-    """Pairs of strings -> (questions (N, Tq), answers (N, Ta), vocab); short lines are padded with spaces."""
+def check_lengths(pairs, max_len: int, vocab: Vocab, path="") -> None:
+    """Raise ValueError naming `path:line` of the first question or answer longer than `max_len` tokens."""
+    for i, (q, a) in enumerate(pairs, 1):
+        for what, text in (("question", q), ("answer", a)):
+            n = len(vocab.tokens(text))
+            if n > max_len:
+                unit = "characters" if vocab.level == "char" else "words"
+                raise ValueError(
+                    f"{path or 'pairs'}:{i}: the {what} has {n} {unit}, over the maximum length {max_len} "
+                    f"(raise max_len if it is meant to be that long)"
+                )
+
+
+def to_arrays(pairs, vocab: Vocab | None = None, level: str = "char"):
+    """Pairs of strings -> (questions (N, Tq), answers (N, Ta), vocab); short ones are padded with `vocab.pad`."""
     pairs = list(pairs)
-    vocab = vocab if vocab is not None else Vocab.from_pairs(pairs)
+    vocab = vocab if vocab is not None else Vocab.from_pairs(pairs, level=level)
     x = vocab.encode_batch([q for q, _ in pairs])
     t = vocab.encode_batch([a for _, a in pairs])
     return x, t, vocab
 
 
-def split_pairs(pairs, split="book", test_fraction: float = 0.1, seed: int = BOOK_SEED, name: str = "") -> PairData:
-    """Encode pairs and split them into train and test.
+def split_pairs(
+    pairs, split="book", test_fraction: float = 0.1, seed: int = BOOK_SEED, name: str = "", level: str = "char"
+) -> PairData:
+    """Encode pairs (char or word tokens) and split them into train and test.
 
     `split="book"`: the book's split (legacy shuffle with `seed`, last tenth is the test set);
     `split="none"`: everything in file order is training data, no test set.
     """
-    x, t, vocab = to_arrays(pairs)
+    x, t, vocab = to_arrays(pairs, level=level)
     n = len(x)
     if split == "book":
         perm = book_permutation(n, seed)
@@ -96,10 +114,34 @@ def split_pairs(pairs, split="book", test_fraction: float = 0.1, seed: int = BOO
     return PairData(x[:cut], t[:cut], x[cut:], t[cut:], vocab, name)
 
 
-def load_pairs(path, split="book", test_fraction: float = 0.1, seed: int = BOOK_SEED) -> PairData:
-    """Read a file in the book's format (question, `_`, answer per line) and split it (default: the book's split)."""
+def load_pairs(
+    path,
+    split="book",
+    test_fraction: float = 0.1,
+    seed: int = BOOK_SEED,
+    level: str = "char",
+    max_len: int | None = None,
+) -> PairData:
+    """Read a file in the book's format (question, `_`, answer per line) and split it (default: the book's split).
+
+    `level` picks char or word tokens; with `max_len`, a line whose question or answer has more
+    tokens raises ValueError naming the file and line, instead of padding every example to it.
+    """
     name = os.path.splitext(os.path.basename(os.fspath(path)))[0]
-    return split_pairs(read_pairs(path), split=split, test_fraction=test_fraction, seed=seed, name=name)
+    pairs = read_pairs(path)
+    if max_len is not None:
+        check_lengths(pairs, max_len, Vocab(level=level), os.fspath(path))
+    return split_pairs(pairs, split=split, test_fraction=test_fraction, seed=seed, name=name, level=level)
 
 
-__all__ = ["PAD", "START", "PairData", "read_pairs", "book_permutation", "to_arrays", "split_pairs", "load_pairs"]
+__all__ = [
+    "PAD",
+    "START",
+    "PairData",
+    "read_pairs",
+    "book_permutation",
+    "check_lengths",
+    "to_arrays",
+    "split_pairs",
+    "load_pairs",
+]
