@@ -3,12 +3,25 @@
 import importlib
 
 from .gradcheck import GradcheckError, gradcheck, vjp_check
+from .graph import GraphReport, NodeCheck, check_graph, check_node
+from .numeric import step_for, tolerances_for
 
-__all__ = ["GradcheckError", "gradcheck", "vjp_check", "strategies"]
+__all__ = [
+    "GradcheckError",
+    "GraphReport",
+    "NodeCheck",
+    "check_graph",
+    "check_node",
+    "gradcheck",
+    "step_for",
+    "strategies",
+    "tolerances_for",
+    "vjp_check",
+]
 
 
 def __getattr__(name):
-    # `strategies` needs hypothesis (a dev dependency): imported on first use only
+    # `strategies` imports hypothesis: only on first use, so importing testing stays cheap
     if name == "strategies":
         return importlib.import_module(f"{__name__}.strategies")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
