@@ -4,6 +4,7 @@ import importlib
 
 from .gradcheck import GradcheckError, gradcheck, vjp_check
 from .graph import GraphReport, NodeCheck, check_graph, check_node
+from .layers import check_layer, check_vjp
 from .numeric import step_for, tolerances_for
 
 __all__ = [
@@ -11,7 +12,9 @@ __all__ = [
     "GraphReport",
     "NodeCheck",
     "check_graph",
+    "check_layer",
     "check_node",
+    "check_vjp",
     "gradcheck",
     "step_for",
     "strategies",

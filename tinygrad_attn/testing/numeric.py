@@ -33,21 +33,23 @@ def tolerances_for(dtype) -> tuple[float, float]:
     return _TOLERANCES[dt]
 
 
-def steps(x, eps=None):
-    """Per-element steps for array `x`: `eps` if given, else step_for(x.dtype) * max(1, |x|)."""
+def steps(x, eps=None, dtype=None):
+    """Per-element steps for array `x`: `eps` if given, else step_for(dtype or x.dtype) * max(1, |x|)."""
     if eps is not None:
         if not eps > 0:
             raise ValueError(f"gradcheck: eps must be > 0, got {eps}")
         return np.full(np.shape(x), float(eps))
-    return step_for(np.asarray(x).dtype) * np.maximum(1.0, np.abs(np.asarray(x, dtype=np.float64)))
+    return step_for(dtype if dtype is not None else np.asarray(x).dtype) * np.maximum(
+        1.0, np.abs(np.asarray(x, dtype=np.float64))
+    )
 
 
-def numeric_jacobian(f, x, eps=None):
+def numeric_jacobian(f, x, eps=None, dtype=None):
     """J[k, j] = d f(x)_k / d x_j by central differences; f: array -> flat array (n_out,), x perturbed in place.
 
     Returns (J of shape (n_out, x.size)); x is restored afterwards.
     """
-    h = steps(x, eps)
+    h = steps(x, eps, dtype)
     cols = []
     for j in np.ndindex(x.shape):
         old = x[j]

@@ -39,10 +39,12 @@ __all__ = [
     "OP_TABLE",
     "SMOOTH_OPS",
     "GraphOp",
+    "LayerDims",
     "OpGraph",
     "arrays",
     "axes",
     "broadcastable_shapes",
+    "layer_dims",
     "op_graphs",
     "shapes",
     "tensors",
@@ -123,6 +125,23 @@ def arrays(shape=None, elements=None, domain="real", dtype=np.float64):
 def tensors(shape=None, elements=None, domain="real", dtype=np.float64, requires_grad=True):
     """Tensors (float64 leaves that require grad by default) drawn with `arrays`."""
     return arrays(shape, elements, domain, dtype).map(lambda a: Tensor(a, requires_grad=requires_grad))
+
+
+@dataclass(frozen=True)
+class LayerDims:
+    """The book's letters: batch N, time T, input D, hidden H, vocabulary V."""
+
+    N: int
+    T: int
+    D: int
+    H: int
+    V: int
+
+
+def layer_dims(max_side=4):
+    """Small LayerDims for checking hand-written layers (each side in 1..max_side, V >= 2)."""
+    side = st.integers(1, max_side)
+    return st.builds(LayerDims, N=side, T=side, D=side, H=side, V=st.integers(2, max(2, max_side)))
 
 
 # ---- op graphs -------------------------------------------------------------------------------
