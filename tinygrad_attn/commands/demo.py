@@ -11,7 +11,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from viz import study
+    from . import study
 
     t0 = time.perf_counter()
     written, numbers = study.run(args.out, step_frames=not args.no_frames)

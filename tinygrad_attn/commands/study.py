@@ -2,7 +2,9 @@
 
 `run(out)` writes every picture into the folder `out` and returns (written, numbers): a list
 of (path, what it shows) and the per-run gradient norms. `reading(numbers)` turns the numbers
-into the paragraph the demo prints. Used by `tinygrad-attn demo` and examples/vanishing_gradient.py.
+into the paragraph the demo prints. Used by `tinygrad-attn demo`. It lives with the command line
+because it is where the parts meet: the models (via `analysis`), `testing` (a gradcheck that fails
+on purpose) and `viz` (the pictures); viz itself only reads finished graphs.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import os
 
 import numpy as np
 
-import tinygrad_attn as ta
-from tinygrad_attn import Tensor, analysis
-from tinygrad_attn.testing.broken import WrongTanh
+from viz import draw, frames, render
 
-from . import render
-from .frames import frames
-from .graph import draw
+from .. import analysis
+from ..autograd import scope
+from ..creation import stack
+from ..tensor import Tensor
+from ..testing import GradcheckError, gradcheck
+from ..testing.broken import WrongTanh
 
 T, H = 20, 8
 RADII = (0.5, 1.0, 2.0)
@@ -47,14 +50,14 @@ def runs():
     """Unroll every run inside its own scope and backprop once; {label: (loss, hs)}."""
     out = {}
     for r in RADII:
-        with ta.scope(f"rho={r}"):
+        with scope(f"rho={r}"):
             out[f"rho={r}"] = analysis.unroll_tanh_rnn(T=T, H=H, radius=r, seed=0)[:2]
-    with ta.scope("LSTM"):
+    with scope("LSTM"):
         out["LSTM"] = analysis.unroll_lstm(T=T, H=H, seed=0, forget_bias=FORGET_BIAS)[:2]
-    with ta.scope(f"rho={RADII[-1]} clip={CLIP}"):
+    with scope(f"rho={RADII[-1]} clip={CLIP}"):
         clipped = analysis.unroll_tanh_rnn(T=T, H=H, radius=RADII[-1], seed=0, clip=CLIP)
         out[f"rho={RADII[-1]} clip={CLIP}"] = clipped[:2]
-    total = ta.stack([loss for loss, _ in out.values()]).sum()  # one op: the columns end level
+    total = stack([loss for loss, _ in out.values()]).sum()  # one op: the columns end level
     total.name = "sum of losses"
     total.backward(retain_grad=True)
     return out, total
@@ -62,7 +65,6 @@ def runs():
 
 def gradcheck_example(path):
     """A gradcheck that fails on purpose; its picture outlines the input whose gradient disagrees."""
-    from tinygrad_attn.testing import GradcheckError, gradcheck
 
     def f(x, w):
         return WrongTanh.apply(x @ w).sum()
@@ -142,7 +144,7 @@ def _graphs(out, written, numbers, h, total, step_frames):
 
 
 def _plots(out, written, numbers):
-    from . import plots
+    from viz import plots  # matplotlib on first use
 
     p = os.path.join
     plots.gradient_norms(numbers["norms"], p(out, "grad_norms.png"), title=f"||dL/dh_t||, loss = sum(h_{T}), H={H}")
