@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import graphviz
 
 from . import colors
@@ -42,20 +40,8 @@ def _node_attrs(n):
     return a
 
 
-def _legend(model: Model) -> str:
-    lo, hi = model.scale
-    k = 5
-    cells = []
-    for j in range(k):
-        v = hi - (hi - lo) * j / (k - 1)
-        fill = colors.grad_colour(v, lo, hi)
-        cells.append(
-            f'<TD BGCOLOR="{fill}"><FONT COLOR="{colors.text_colour(fill)}">{html.escape(f"{10**v:.1e}")}</FONT></TD>'
-        )
-    extra = (
-        f'<TD BGCOLOR="{colors.PLAIN_FILL}">no grad</TD><TD BGCOLOR="{colors.ZERO_FILL}">= 0</TD>'
-        f'<TD BGCOLOR="{colors.BAD_FILL}">NaN / Inf</TD>'
-    )
+def _legend_lines(model: Model) -> tuple[str, list[str]]:
+    """(head, notes) of the legend: what the fill means, or how to get gradients; what edges and boxes mean."""
     head = "fill = |grad| (log scale): dark = large, pale = vanishing"
     if not any(n.status == "grad" for n in model.nodes):
         head = "no gradients here yet: call loss.backward(retain_grad=True) before drawing"
@@ -64,16 +50,45 @@ def _legend(model: Model) -> str:
         notes.append("edge ×a: the local derivative; backward multiplies the gradient by it")
     if model.collapsed:
         notes.append("collapsed view: one double box per cluster, coloured by its largest |grad|")
-    return (
-        '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
-        f'<TR><TD COLSPAN="{k}"><B>{html.escape(head)}</B></TD></TR>'
-        f"<TR>{''.join(cells)}</TR>"
-        f'<TR><TD COLSPAN="{k}"><TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2"><TR>{extra}</TR></TABLE></TD></TR>'
-        + "".join(
-            f'<TR><TD COLSPAN="{k}" BORDER="0"><FONT POINT-SIZE="9">{html.escape(n)}</FONT></TD></TR>' for n in notes
-        )
-        + "</TABLE>>"
-    )
+    return head, notes
+
+
+def _legend(g: graphviz.Digraph, model: Model, rankdir: str) -> None:
+    """The legend as plain nodes in a cluster (no HTML labels: every renderer draws them).
+
+    The swatches form one row, largest gradient on the left: one rank for rankdir TB, one rank
+    per swatch for LR. The head line and the notes are the cluster's label.
+    """
+    lo, hi = model.scale
+    k = 5
+    swatches = []
+    for j in range(k):
+        v = hi - (hi - lo) * j / (k - 1)
+        fill = colors.grad_colour(v, lo, hi)
+        swatches.append((f"{10**v:.1e}", {"fillcolor": fill, "fontcolor": colors.text_colour(fill)}))
+    swatches += [
+        ("no grad", {"fillcolor": colors.PLAIN_FILL, "style": "rounded,dashed", "color": "#999999"}),
+        ("= 0", {"fillcolor": colors.ZERO_FILL}),
+        ("NaN / Inf", {"fillcolor": colors.BAD_FILL}),
+    ]
+    head, notes = _legend_lines(model)
+    leg = graphviz.Digraph("cluster_legend")
+    label = "".join(graphviz.escape(x) + "\\l" for x in [head, *notes])  # \l: left-justified lines
+    leg.attr(label=graphviz.nohtml(label), style="rounded", color="#aaaaaa", fontsize="10", labeljust="l")
+    ids = [f"legend_{j}" for j in range(len(swatches))]
+    for i, (label, attrs) in zip(ids, swatches):
+        leg.node(i, label=text(label), shape="box", style=attrs.pop("style", "rounded,filled"), fontsize="9",
+                 width="0.7", height="0.25", margin="0.04,0.01", **attrs)  # fmt: skip
+    if rankdir in ("LR", "RL"):  # one swatch per rank: a row across the ranks
+        for a, b in zip(ids, ids[1:]):
+            leg.edge(a, b, style="invis")
+    else:  # one rank: flat edges keep the order in the row
+        row = graphviz.Digraph("legend_row")
+        row.attr(rank="same")
+        for a, b in zip(ids, ids[1:]):
+            row.edge(a, b, style="invis")
+        leg.subgraph(row)
+    g.subgraph(leg)
 
 
 def to_dot(model: Model, rankdir: str = "LR") -> str:
@@ -101,7 +116,7 @@ def to_dot(model: Model, rankdir: str = "LR") -> str:
             attrs["tooltip"] = text(e.tooltip)
         g.edge(e.src, e.dst, **attrs)
     if model.legend:
-        g.node("legend", label=_legend(model), shape="plaintext", fontsize="9")
+        _legend(g, model, rankdir)
     return g.source
 
 
