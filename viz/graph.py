@@ -48,15 +48,18 @@ class Graph:
                 return n
         return None
 
-    def pipe(self, format: str = "svg", dpi: float | None = None) -> bytes:
-        """The picture as bytes in `format` (svg works without system Graphviz); `dpi` for bitmaps."""
-        return render.to_bytes(self.source, format, dpi)
+    def pipe(self, format: str = "svg", dpi: float | None = None, timeout: float | None = render.DEFAULT_TIMEOUT):
+        """The picture as bytes in `format` (svg and png work without system Graphviz).
 
-    def render(self, path, format: str | None = None, dpi: float | None = None) -> str:
-        """Write the picture to `path`; the format comes from the suffix (.svg .png .pdf .dot)."""
+        dpi: bitmap resolution (default 96). timeout: seconds the system `dot` may run (None: no limit).
+        """
+        return render.to_bytes(self.source, format, dpi, timeout)
+
+    def render(self, path, format: str | None = None, dpi: float | None = None, timeout=render.DEFAULT_TIMEOUT):
+        """Write the picture to `path` atomically; the format comes from the suffix (.svg .png .pdf .dot)."""
         path = os.fspath(path)
         fmt_ = (format or os.path.splitext(path)[1].lstrip(".") or "svg").lower()
-        render.write_atomic(path, self.pipe(fmt_, dpi))
+        render.write_atomic(path, self.pipe(fmt_, dpi, timeout))
         return path
 
     def _repr_svg_(self) -> str:
