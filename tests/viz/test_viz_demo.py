@@ -4,7 +4,10 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from tinygrad_attn.cli import main
+from tinygrad_attn.commands import study
 
 
 def test_demo_writes_pictures_and_reads_the_numbers(tmp_path, capsys):
@@ -19,6 +22,17 @@ def test_demo_writes_pictures_and_reads_the_numbers(tmp_path, capsys):
     for name in expected:
         assert name in out
     assert "vanishes geometrically" in out and "LSTM" in out
+    svg = (tmp_path / "out" / "rnn_T4.svg").read_text()
+    assert all(f">t={t}<" in svg for t in range(1, 5)) and ">t=0<" not in svg  # steps numbered from 1
+
+
+def test_study_runs_are_nn_layers_stepped_from_one():
+    results, total = study.runs()
+    assert list(results) == ["rho=0.5", "rho=1.0", "rho=2.0", "LSTM", "rho=2.0 clip=1.0"]
+    for label, (_, hs) in results.items():
+        assert [h.name for h in hs] == [f"h_{t}" for t in range(1, study.T + 1)]
+        assert [h.op.scope for h in hs[:2]] == [f"{label}/t=1", f"{label}/t=2"]
+        assert all(h.grad is not None and np.all(np.isfinite(h.grad.data)) for h in hs)
 
 
 def test_demo_without_system_dot_still_draws_svg(tmp_path, monkeypatch, capsys):
