@@ -1,6 +1,7 @@
 """`tinygrad-attn train` end to end on tiny tasks: output, metrics JSON format, checkpoints, one-line errors."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ import pytest
 
 import tinygrad_attn as ta
 from tinygrad_attn.cli import main
+from tinygrad_attn.commands.train import check_output_path
 
 TINY = ["--train-size", "64", "--test-size", "16", "--batch-size", "32", "--hidden", "8", "--wordvec", "4", "--quiet"]
 
@@ -153,3 +155,72 @@ def test_decay_start_holds_the_lr_until_then(capsys):
     assert code == 0, err
     lrs = [line.split(" lr ")[1] for line in out.splitlines() if line.startswith("epoch")]
     assert lrs == ["1.00e-02", "1.00e-02", "5.00e-03", "0.00e+00"]
+
+
+# ---- hardening: everything that can fail is checked before the first training step ----------
+
+
+def _sums_file(path, n=30, prefix=""):
+    rng = np.random.default_rng(0)
+    path.write_bytes(
+        (
+            prefix + "".join(f"{a}+{b}".ljust(5) + f"_{a + b}".ljust(4) + "\n" for a, b in rng.integers(0, 100, (n, 2)))
+        ).encode()
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "flag,value,needle",
+    [
+        ("--save", "{tmp}/missing/w.npz", "does not exist"),
+        ("--save", "{tmp}", "is a directory, not a file"),
+        ("--metrics-json", "{tmp}/missing/m.json", "does not exist"),
+        ("--plot", "{tmp}/a_file", "exists and is not a directory"),
+        ("--plot", "{tmp}/missing/deeper", "does not exist"),
+    ],
+)
+def test_output_paths_are_checked_before_the_first_step(tmp_path, capsys, flag, value, needle):
+    (tmp_path / "a_file").write_text("x")
+    code, out, err = _run(capsys, "--task", "addition", "--epochs", "1", *TINY, flag, value.format(tmp=tmp_path))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and needle in err and flag in err, err
+    assert out == ""  # nothing was loaded or trained
+
+
+def test_an_unwritable_output_directory_is_refused_before_training(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        if os.access(locked, os.W_OK):  # running as root: permissions do not bind, nothing to refuse
+            assert check_output_path("--save", str(locked / "w.npz")) is None
+            return
+        code, out, err = _run(capsys, "--task", "addition", *TINY, "--save", str(locked / "w.npz"))
+        assert code == 2 and "is not writable" in err and out == ""
+    finally:
+        locked.chmod(0o700)
+
+
+@pytest.mark.parametrize("threads", ["0", "-2", "two"])
+def test_threads_must_be_at_least_one(capsys, threads):
+    code, out, err = _run(capsys, "--task", "addition", *TINY, "--threads", threads)
+    assert code == 2 and "--threads" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_too_long_line_is_an_error_naming_file_and_line(tmp_path, capsys):
+    f = _sums_file(tmp_path / "long.txt", n=5)
+    f.write_text(f.read_text() + "1" * 100_000 + "_1\n")
+    code, out, err = _run(capsys, "--data", str(f), "--epochs", "1", "--quiet")
+    assert code == 2 and "long.txt:6: the question has 100000 characters, over the maximum length 256" in err
+    code, out, err = _run(capsys, "--data", str(f), "--epochs", "1", "--quiet", "--max-len", "4")
+    assert code == 2 and "long.txt:1: the question has 5 characters, over the maximum length 4" in err
+
+
+def test_a_bom_is_dropped_and_split_none_trains_on_everything(tmp_path, capsys):
+    f = _sums_file(tmp_path / "bom.txt", n=30, prefix="\ufeff")
+    metrics = tmp_path / "m.json"
+    flags = ["--epochs", "1", "--batch-size", "16", "--hidden", "8", "--quiet", "--split", "none"]
+    code, out, err = _run(capsys, "--data", str(f), *flags, "--metrics-json", str(metrics))
+    assert code == 0, err
+    vocab = len(set(f.read_text(encoding="utf-8-sig")) - {"\n"})
+    assert f"30 train / 0 test, vocab {vocab}," in out and "train acc" in out
+    assert "train_accuracy" in json.loads(metrics.read_text())["epochs"][0]

@@ -1,4 +1,4 @@
-"""The `tinygrad-attn` command: `demo` (the vanishing-gradient study) and `train` (seq2seq models).
+"""The `tinygrad-attn` command: `demo` (the vanishing-gradient study), `train` and `predict` (seq2seq models).
 
 Each subcommand lives in its own module with `add_arguments(parser)` and `run(args) -> int`;
 this file only wires them together.
@@ -13,6 +13,7 @@ import sys
 COMMANDS = {
     "demo": ("tinygrad_attn.commands.demo", "the vanishing-gradient study: pictures into out/"),
     "train": ("tinygrad_attn.commands.train", "train a seq2seq model on a task or a data file"),
+    "predict": ("tinygrad_attn.commands.predict", "ask a checkpoint written by train --save a question"),
 }
 
 

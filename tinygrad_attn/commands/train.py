@@ -6,8 +6,10 @@ Examples:
   tinygrad-attn train --task reversal --model transformer --epochs 5
 
 Accuracy is exact match over the whole answer (padding included), decoded greedily, as the book
-counts it. With --data the split is the book's (seed 1984, last tenth for testing). Like the
+counts it. With --data the split is the book's (seed 1984, last tenth for testing); with
+--split none everything trains and the accuracy reported is on the training set. Like the
 book's trainer, an epoch is N // batch-size steps over a fresh shuffle (the remainder waits).
+Checkpoints (--save) carry the vocabulary and the model settings: `tinygrad-attn predict` asks them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import time
 
 import numpy as np
 
-MODELS = ("seq2seq", "peeky", "attention", "transformer")
+from .checkpoint import MODELS, model_settings
+
 DEFAULT_HIDDEN = {"seq2seq": 128, "peeky": 128, "attention": 256, "transformer": 64}
 PROG = "tinygrad-attn train"
 
@@ -86,19 +89,41 @@ def add_arguments(p):
     )
     p.add_argument("--max-grad", type=_positive(float), default=5.0, help="clip the global gradient norm (default 5)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights, batches and generated data (default 0)")
-    p.add_argument("--split", choices=("book", "none"), default="book", help="split of a --data file (default book)")
+    p.add_argument(
+        "--split",
+        choices=("book", "none"),
+        default="book",
+        help="split of a --data file: the book's, or none (all for training, accuracy on it) (default book)",
+    )
+    p.add_argument(
+        "--level",
+        choices=("char", "word"),
+        default="char",
+        help="tokens of a --data file: characters (default) or words",
+    )
+    p.add_argument(
+        "--max-len",
+        type=_positive(int),
+        default=256,
+        help="longest question or answer of a --data file, in tokens; a longer line is an error (default 256)",
+    )
     p.add_argument("--train-size", type=_positive(int), help="examples of a generated task for training")
     p.add_argument("--test-size", type=_positive(int), help="examples of a generated task for testing")
     p.add_argument("--distance", type=_positive(int), default=10, help="--task recall: tokens between name and '?'")
     p.add_argument("--metrics-json", metavar="FILE", help="write per-epoch loss, accuracy and seconds as JSON")
-    p.add_argument("--save", metavar="FILE", help="save the weights after every epoch (.npz)")
+    p.add_argument(
+        "--save", metavar="FILE", help="save weights, vocabulary and settings after every epoch (.npz; see predict)"
+    )
+    p.add_argument(
+        "--init", metavar="FILE", help="start from the weights of a checkpoint of the same model and vocabulary"
+    )
     p.add_argument("--plot", metavar="DIR", help="write training curves (and attention heatmaps) into DIR")
     p.add_argument(
         "--threads",
-        type=int,
+        type=_positive(int),
         default=None,
-        help="BLAS threads (default 1 unless OPENBLAS_NUM_THREADS/OMP_NUM_THREADS is set: these matrices are "
-        "small, and extra threads only wait on a busy machine; 0 leaves BLAS alone)",
+        help="BLAS threads, >= 1 (default 1 unless OPENBLAS_NUM_THREADS/OMP_NUM_THREADS is set: these matrices are "
+        "small, and extra threads only wait on a busy machine)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -133,7 +158,7 @@ def load_data(args):
         if os.path.isdir(args.data):
             raise UsageError(f"--data {args.data}: is a directory, not a file")
         try:
-            d = D.load_pairs(args.data, split=args.split)
+            d = D.load_pairs(args.data, split=args.split, level=args.level, max_len=args.max_len)
         except OSError as e:
             raise UsageError(f"--data {args.data}: {e.strerror or e}") from None
         except (ValueError, KeyError) as e:
@@ -150,25 +175,64 @@ def load_data(args):
             d = D.TASKS[args.task](**kw)
         except ValueError as e:
             raise UsageError(str(e)) from None
-    if len(d.x_test) == 0:
+    if len(d.x_test) == 0 and args.split != "none":
         raise UsageError("no test examples (use --split book or a --test-size)")
     return d.reversed() if args.reverse else d
 
 
+def settings_from_args(args, vocab_size, src_len, tgt_len):
+    """The constructor keywords of the model the flags ask for."""
+    H = args.hidden or DEFAULT_HIDDEN[args.model]
+    if args.model == "transformer" and H % args.heads:
+        raise UsageError(f"--hidden {H} is not divisible by --heads {args.heads}")
+    return model_settings(
+        args.model, vocab_size, src_len, tgt_len, H, args.wordvec, args.cell, args.score, args.heads, args.layers
+    )
+
+
 def build_model(args, vocab_size, src_len, tgt_len):
     """The model the flags ask for."""
-    from .. import nn
+    from .checkpoint import build_model as build
 
-    H = args.hidden or DEFAULT_HIDDEN[args.model]
-    if args.model in ("seq2seq", "peeky"):
-        return nn.Seq2Seq(vocab_size, args.wordvec, H, cell=args.cell, peeky=args.model == "peeky")
-    if args.model == "attention":
-        return nn.AttentionSeq2Seq(vocab_size, args.wordvec, H, cell=args.cell, score=args.score, max_len=src_len)
-    if H % args.heads:
-        raise UsageError(f"--hidden {H} is not divisible by --heads {args.heads}")
-    return nn.Transformer(
-        vocab_size, d_model=H, n_heads=args.heads, n_layers=args.layers, max_len=max(src_len, tgt_len)
-    )
+    return build(args.model, settings_from_args(args, vocab_size, src_len, tgt_len))
+
+
+def check_output_path(flag, path, is_dir=False):
+    """Fail before any training if `path` cannot be written: its directory must exist and be writable."""
+    path = os.path.abspath(path)
+    if is_dir and os.path.isdir(path):
+        target = path
+    elif os.path.isdir(path):
+        raise UsageError(f"{flag} {path}: is a directory, not a file")
+    elif is_dir and os.path.exists(path):
+        raise UsageError(f"{flag} {path}: exists and is not a directory")
+    else:
+        target = os.path.dirname(path)
+        if not os.path.isdir(target):
+            raise UsageError(f"{flag} {path}: directory {target} does not exist")
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: directory {target} is not writable")
+
+
+def _init_from(args, model, d, settings):
+    """--init: load a checkpoint's weights, refusing another vocabulary or other model settings."""
+    from ..io import CheckpointError
+    from .checkpoint import load_model
+
+    try:
+        old, meta = load_model(args.init, vocab=d.vocab)
+    except CheckpointError as e:
+        raise UsageError(f"--init {e}") from None
+    if (meta["model"], meta["settings"]) != (args.model, settings):
+        theirs = {"model": meta["model"], **meta["settings"]}
+        mine = {"model": args.model, **settings}
+        diff = ", ".join(
+            f"{k}: {theirs.get(k)!r} in the checkpoint, {mine.get(k)!r} here"
+            for k in mine
+            if theirs.get(k) != mine.get(k)
+        )
+        raise UsageError(f"--init {args.init}: a different model ({diff})")
+    model.load_state_dict(old.state_dict())
 
 
 def evaluate(model, x, t, start_id, batch_size=500):
@@ -189,7 +253,7 @@ def _write_json(path, history):
     os.replace(tmp, path)
 
 
-def _plots(args, model, d, history):
+def _plots(args, model, d, history, x_eval, t_eval):
     """Training curves, and for attention models heatmaps of a few test examples (viz.plots)."""
     try:
         from viz import plots
@@ -201,20 +265,20 @@ def _plots(args, model, d, history):
     try:
         curves = {
             "loss": [e["train_loss"] for e in history],
-            "accuracy": [e["test_accuracy"] for e in history],
+            "accuracy": [e.get("test_accuracy", e.get("train_accuracy")) for e in history],
         }
         title = f"{d.name or args.task}: {args.model}{' (reversed input)' if args.reverse else ''}"
         path = os.path.join(args.plot, "training_curves.png")
         plots.training_curves(curves, path, title=title)
         written.append(path)
         if args.model in ("attention", "transformer"):
-            n = min(3, len(d.x_test))
-            x, t = d.x_test[:n], d.t_test[:n]
+            n = min(3, len(x_eval))
+            x, t = x_eval[:n], t_eval[:n]
             ids = model.generate(x, d.vocab.start_id, t.shape[1] - 1)
             w = model.attention_weights
             for i in range(n):
-                keys = list(d.vocab.decode(x[i]))  # as the encoder reads them (reversed with --reverse)
-                queries = list(d.vocab.decode(ids[i]))
+                keys = [d.vocab.itos[j] for j in x[i]]  # as the encoder reads them (reversed with --reverse)
+                queries = [d.vocab.itos[j] for j in ids[i]]
                 path = os.path.join(args.plot, f"attention_{i}.png")
                 plots.attention_heatmap(w[i], queries, keys, path, title=f"{args.model}: attention")
                 written.append(path)
@@ -230,10 +294,15 @@ def train(args) -> int:
     from tinygrad_attn import optim
     from tinygrad_attn.data import batches, num_batches
 
-    if args.metrics_json:
-        parent = os.path.dirname(os.path.abspath(args.metrics_json))
-        if not os.path.isdir(parent):
-            raise UsageError(f"--metrics-json {args.metrics_json}: directory {parent} does not exist")
+    from .checkpoint import save_checkpoint
+
+    for flag, path, is_dir in (
+        ("--metrics-json", args.metrics_json, False),
+        ("--save", args.save, False),
+        ("--plot", args.plot, True),
+    ):
+        if path is not None:
+            check_output_path(flag, path, is_dir)
     if not 0 <= args.decay_start < 1:
         raise UsageError(f"--decay-start {args.decay_start}: must be in [0, 1)")
     if args.decay_start and args.lr_schedule != "cosine":
@@ -245,7 +314,13 @@ def train(args) -> int:
         limit_blas_threads(threads)
     d = load_data(args)
     ta.seed(args.seed)
+    settings = settings_from_args(args, len(d.vocab), d.x_train.shape[1], d.t_train.shape[1])
     model = build_model(args, len(d.vocab), d.x_train.shape[1], d.t_train.shape[1])
+    if args.init:
+        _init_from(args, model, d, settings)
+    # with --split none there is no test set: accuracy is measured on the training data
+    x_eval, t_eval = (d.x_test, d.t_test) if len(d.x_test) else (d.x_train, d.t_train)
+    acc_name = "test" if len(d.x_test) else "train"
     params = model.parameters()
     opt = optim.Adam(params, lr=args.lr)
     rng = np.random.default_rng(args.seed)
@@ -256,7 +331,8 @@ def train(args) -> int:
     drop_last = len(d.x_train) >= args.batch_size
     nb = num_batches(len(d.x_train), args.batch_size, drop_last)
     print(
-        f"{d.name or args.task}: {len(d.x_train)} train / {len(d.x_test)} test, vocab {len(d.vocab)}, "
+        f"{d.name or args.task}: {len(d.x_train)} train / {len(d.x_test)} test, vocab {len(d.vocab)}"
+        f"{' words' if d.vocab.level == 'word' else ''}, "
         f"{args.model} ({n_params} parameters){' reversed input' if args.reverse else ''}, "
         f"{nb} step{'s' if nb > 1 else ''} of {min(args.batch_size, len(d.x_train))} per epoch"
     )
@@ -299,32 +375,34 @@ def train(args) -> int:
                 bar.set_postfix(loss=f"{value:.4f}", refresh=False)
         seconds = time.perf_counter() - t0
         t1 = time.perf_counter()
-        acc = evaluate(model, d.x_test, d.t_test, start_id)
+        acc = evaluate(model, x_eval, t_eval, start_id)
         history.append(
-            {"epoch": epoch, "train_loss": total / count, "test_accuracy": acc, "seconds": round(seconds, 3)}
+            {"epoch": epoch, "train_loss": total / count, f"{acc_name}_accuracy": acc, "seconds": round(seconds, 3)}
         )
         print(
-            f"epoch {epoch:3d}  train loss {total / count:.4f}  test acc {100 * acc:6.2f}%  "
+            f"epoch {epoch:3d}  train loss {total / count:.4f}  {acc_name} acc {100 * acc:6.2f}%  "
             f"{seconds:6.1f} s (+{time.perf_counter() - t1:.1f} s eval)" + (f"  lr {opt.lr:.2e}" if sched else ""),
             flush=True,
         )
         if args.metrics_json:
             _write_json(args.metrics_json, history)
         if args.save:
-            ta.save(model.state_dict(), args.save)
-    _show_examples(model, d, start_id, args.reverse)
+            save_checkpoint(
+                args.save, model, args.model, settings, d.vocab, d.x_train.shape[1], d.t_train.shape[1], args.reverse
+            )
+    _show_examples(model, x_eval, t_eval, d.vocab, start_id, args.reverse)
     if args.plot:
-        _plots(args, model, d, history)
+        _plots(args, model, d, history, x_eval, t_eval)
     return 0
 
 
-def _show_examples(model, d, start_id, reverse, n=3):
-    x, t = d.x_test[:n], d.t_test[:n]
+def _show_examples(model, x, t, vocab, start_id, reverse, n=3):
+    x, t = x[:n], t[:n]
     ids = model.generate(x, start_id, t.shape[1] - 1)
     for i in range(len(x)):
         ok = "ok " if (ids[i] == t[i, 1:]).all() else "bad"
-        q = d.vocab.decode(x[i][::-1] if reverse else x[i])  # shown as written, not as fed
-        print(f"  {ok} {q!r} -> {d.vocab.decode(ids[i])!r} (want {d.vocab.decode(t[i, 1:])!r})")
+        q = vocab.decode(x[i][::-1] if reverse else x[i])  # shown as written, not as fed
+        print(f"  {ok} {q!r} -> {vocab.decode(ids[i])!r} (want {vocab.decode(t[i, 1:])!r})")
 
 
 def run(args) -> int:

@@ -1,0 +1,106 @@
+"""Ask a trained model: print its answer to QUESTION (and, with --plot, draw where it looked).
+
+Examples:
+  tinygrad-attn train --data ../shared/data/date.txt --model attention --reverse --epochs 1 --save date.npz
+  tinygrad-attn predict --checkpoint date.npz "september 27, 1994" --plot attention.png
+
+The checkpoint (written by `train --save`) carries the vocabulary, the model settings and the
+data layout: the question is padded to the trained width (and reversed if the model was trained
+on reversed input), then the answer is decoded greedily and printed without its padding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+PROG = "tinygrad-attn predict"
+
+
+class UsageError(Exception):
+    """A problem with the flags, the checkpoint or the question, reported as one line."""
+
+
+def _one_line_error(message):
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def add_arguments(p):
+    """The flags of `tinygrad-attn predict`."""
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.error = _one_line_error
+    p.add_argument("--checkpoint", metavar="FILE", required=True, help="a checkpoint written by `train --save`")
+    p.add_argument("question", help="the question, written as in the training data (quote it)")
+    p.add_argument("--plot", metavar="FILE", help="write the attention map for this question (attention models)")
+
+
+def encode_question(question, vocab, width, reverse):
+    """QUESTION -> ids (1, width) as the model was trained (padded, reversed); errors name what does not fit."""
+    tokens = vocab.tokens(question)
+    unit = "characters" if vocab.level == "char" else "words"
+    if len(tokens) > width:
+        raise UsageError(f"the question has {len(tokens)} {unit}; this model was trained on at most {width}")
+    unknown = [t for t in dict.fromkeys(tokens) if t not in vocab]
+    if unknown:
+        shown = "".join(vocab.itos) if vocab.level == "char" else " ".join(vocab.itos[:40])
+        raise UsageError(f"{unit} {unknown} of the question are not in the model's vocabulary ({shown!r})")
+    x = vocab.encode_batch([question], width=width)
+    return x[:, ::-1].copy() if reverse else x
+
+
+def predict(args) -> int:
+    from ..io import CheckpointError
+    from .checkpoint import load_model
+    from .train import UsageError as TrainUsageError
+    from .train import check_output_path
+
+    if args.plot is not None:
+        try:
+            check_output_path("--plot", args.plot)
+        except TrainUsageError as e:
+            raise UsageError(str(e)) from None
+    try:
+        model, meta = load_model(args.checkpoint)
+    except CheckpointError as e:
+        raise UsageError(str(e)) from None
+    if args.plot is not None and meta["model"] in ("seq2seq", "peeky"):
+        raise UsageError(f"--plot: the {meta['model']} model has no attention to draw (train an attention model)")
+    vocab = meta["vocab"]
+    x = encode_question(args.question, vocab, meta["question_len"], meta["reverse"])
+    ids = model.generate(x, vocab.start_id, meta["answer_len"] - 1)
+    answer = vocab.decode(ids[0], strip=True)
+    print(answer)
+    if args.plot is not None:
+        w, keys = model.attention_weights[0], x[0]
+        if meta["reverse"]:  # columns in reading order, not in the order the encoder was fed
+            w, keys = w[:, ::-1], keys[::-1]
+        _plot(args, w, [vocab.itos[i] for i in keys], [vocab.itos[i] for i in ids[0]], answer)
+    return 0
+
+
+def _plot(args, weights, keys, queries, answer):
+    """The attention map of this one question through viz.plots (imported only when asked for)."""
+    try:
+        from viz import plots
+    except ImportError as e:
+        raise UsageError(f"--plot: viz.plots is not available ({e})") from None
+
+    def label(tok):
+        return "\u2423" if tok == " " else tok  # a visible space: padding is a token the model attends to
+
+    title = f"{args.question!r} -> {answer!r}"
+    plots.attention_heatmap(weights, [label(t) for t in queries], [label(t) for t in keys], args.plot, title=title)
+    print(f"wrote {args.plot}")
+
+
+def run(args) -> int:
+    """Run the command; problems end with one line on stderr and exit status 2."""
+    try:
+        return predict(args)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # --plot not writable after all
+        print(f"{PROG}: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2
