@@ -183,3 +183,29 @@ def accuracy_by_seed(
             ax.legend(fontsize=7, loc="lower right", ncols=2 if n > 5 else 1)
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def eps_scan_plot(scans, path, title="Central-difference error against step size"):
+    """Plot relative error against step h (log-log), one line per `testing.EpsScan`, each dtype's automatic step marked.
+
+    scans: {label: EpsScan}; path: output file. Returns the Figure.
+    """
+    fig, ax = _figure()
+    for label, s in scans.items():
+        ok = np.isfinite(s.errors) & (s.errors > 0)
+        (line,) = ax.plot(s.steps[ok], s.errors[ok], marker="o", ms=3, label=f"{label} ({s.dtype})")
+        ax.axvline(s.auto_step, color=line.get_color(), ls=":", lw=1)
+        ax.annotate(f"auto h = {s.auto_step:.1e}", (s.auto_step, 1.0), rotation=90, va="top", ha="right",
+                    fontsize=8, color=line.get_color(), xycoords=("data", "axes fraction"))  # fmt: skip
+    h = np.logspace(-12, -1, 50)
+    ax.plot(h, h**2, color="0.6", ls="--", lw=1, label=r"truncation $\propto h^2$")
+    for dt in sorted({np.dtype(s.dtype) for s in scans.values()}, key=str):
+        ax.plot(h, np.finfo(dt).eps / h, color="0.3", ls="--", lw=1, label=rf"round-off $\propto \epsilon/h$ ({dt})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-13, 10)
+    ax.set_xlabel("step h")
+    ax.set_ylabel("relative error of the central difference")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower left")
+    return _save(fig, path)

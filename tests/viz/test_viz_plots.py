@@ -93,3 +93,18 @@ def test_lstm_unroll_and_clip_hook():
     loss, hs, _ = analysis.unroll_tanh_rnn(T=8, H=4, radius=2.0, clip=0.5)
     loss.backward(retain_grad=True)
     assert np.all(analysis.gradient_norms(hs) <= 0.5 + 1e-12)
+
+
+def test_eps_scan_plot_marks_each_dtypes_automatic_step(tmp_path):
+    from tinygrad_attn.testing import eps_scan
+
+    x = np.array([0.3, -0.8, 1.2])
+    scans = {"f64": eps_scan(lambda t: t.tanh(), x), "f32": eps_scan(lambda t: t.tanh(), x.astype(np.float32))}
+    fig = plots.eps_scan_plot(scans, tmp_path / "eps.png")
+    ax = fig.axes[0]
+    assert (tmp_path / "eps.png").read_bytes()[:4] == b"\x89PNG"
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:2] == ["f64 (float64)", "f32 (float32)"] and any("float32" in t and "round-off" in t for t in labels)
+    marks = sorted(line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":")
+    assert marks == pytest.approx(sorted(s.auto_step for s in scans.values()))

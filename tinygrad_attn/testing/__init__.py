@@ -2,12 +2,14 @@
 
 import importlib
 
+from .eps_scan import EpsScan, eps_scan
 from .gradcheck import GradcheckError, gradcheck, vjp_check
 from .graph import GraphReport, NodeCheck, check_graph, check_node
 from .layers import check_layer, check_vjp
 from .numeric import step_for, tolerances_for
 
 __all__ = [
+    "EpsScan",
     "GradcheckError",
     "GraphReport",
     "NodeCheck",
@@ -15,6 +17,7 @@ __all__ = [
     "check_layer",
     "check_node",
     "check_vjp",
+    "eps_scan",
     "gradcheck",
     "step_for",
     "strategies",
