@@ -9,7 +9,7 @@ a plain tanh RNN encoder-decoder, an LSTM encoder-decoder, an LSTM encoder-decod
 attention, and a small Transformer (word vectors N(0, 1), LSTM forget-gate bias 1, Adam, clip 5,
 the same epochs for all), each with --seeds different seeds and data sets. We record the mean
 test accuracy (chance is 1/8) and, at initialisation, the norm of the loss gradient that reaches
-the embedded name, ||dL/dx_0|| (geometric mean over seeds): the signal training learns from.
+the embedded name, ||dL/dx_1|| (geometric mean over seeds): the signal training learns from.
 The plain RNN's gradient vanishes geometrically with D, and it is the first to fall to chance.
 
     python examples/long_range_recall.py            # a few minutes on 2 cores
@@ -58,12 +58,12 @@ def _make(kind, vocab_size, hidden, max_len):
 def _open_forget_gates(model):
     """Forget-gate bias 1 (Gers et al. 2000; Jozefowicz et al. 2015; Keras' default): c_t keeps ~73 % per step."""
     for lstm in (model.encoder, model.decoder):
-        lstm.b.data[: lstm.hidden_size] = 1.0  # gate order [f, g, i, o]
+        lstm.b.data[nn.LSTM.gate_columns("f", lstm.hidden_size)] = 1.0
     return model
 
 
 def grad_at_name(model, x, t):
-    """Mean over the batch of ||dL/dx_0||, the loss gradient at the embedded name (position 0)."""
+    """Mean over the batch of ||dL/dx_1||, the loss gradient at the embedded name (step t=1, index 0)."""
     loss = F.cross_entropy(model(x, t[:, :-1]), t[:, 1:])
     emb = model.src_embedded
     emb.retain_grad()

@@ -34,7 +34,7 @@ def main(argv=None):
     h.backward(retain_grad=True)  # retain_grad: keep .grad on every node, for the picture
     print("wrote", viz.draw(h, rankdir="TB").render(os.path.join(args.out, "tanh_chain.svg")))
 
-    # 2. a tanh RNN at three spectral radii of W_h; ||dL/dh_t|| for each t
+    # 2. nn.RNN in its per-step form (h_0, then t=1..T) at three spectral radii of W_h; ||dL/dh_t|| per t
     norms = {}
     for radius in (0.5, 1.0, 2.0):
         loss, hs, _ = analysis.unroll_tanh_rnn(T=args.steps, H=8, radius=radius, seed=0)
