@@ -102,6 +102,9 @@ def _stats(arr) -> str:
     a = np.asarray(arr, dtype=np.float64)
     if a.size == 0:
         return "empty"
+    if a.size == 1:  # one number: skip three numpy reductions (most nodes of a scalar graph)
+        v = fmt(float(a.reshape(())))
+        return f"min {v}  mean {v}  max {v}"
     with np.errstate(all="ignore"):
         return f"min {fmt(np.min(a))}  mean {fmt(np.mean(a))}  max {fmt(np.max(a))}"
 
@@ -171,6 +174,7 @@ def build(root, *, derivatives=True, constants=True, scale=None, title=None, leg
                     fill=colors.OP_FILL,
                 )
             )
+            in_data = [q.data for q in fn.inputs]  # once per op: per input it made drawing quadratic
             for i, p in enumerate(fn.inputs):
                 if p in hidden:
                     continue
@@ -183,7 +187,7 @@ def build(root, *, derivatives=True, constants=True, scale=None, title=None, leg
                         nodes.append(_ref_node(src, byid[tid[p]], fn.scope))
                 label = tip = None
                 if derivatives:
-                    v, text = local_derivative(fn.name, i, [q.data for q in fn.inputs], t.data)
+                    v, text = local_derivative(fn.name, i, in_data, t.data)
                     if v is not None:
                         label = text
                         rule = formula(fn.name)

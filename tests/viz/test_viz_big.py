@@ -1,0 +1,40 @@
+"""Big graphs: drawing is linear in the inputs of one op and in the length of a chain."""
+
+import time
+
+import numpy as np
+
+import tinygrad_attn as ta
+import viz
+from tinygrad_attn import Tensor
+
+
+def stacked(n):
+    xs = [Tensor(np.float64(i), requires_grad=True) for i in range(n)]
+    loss = ta.stack(xs).sum()
+    loss.backward(retain_grad=True)
+    return loss
+
+
+def best_time(fn, repeats=2):
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def test_drawing_is_linear_in_the_inputs_of_one_op():
+    """4x the inputs of one stack costs about 4x (it was quadratic: 9x and more at these sizes)."""
+    small, big = stacked(1500), stacked(6000)
+    t_small = best_time(lambda: viz.draw(small))
+    t_big = best_time(lambda: viz.draw(big))
+    assert t_big < 7 * t_small, (t_small, t_big)
+    g = viz.draw(big)
+    assert len(g.nodes) <= 400 and g.model.collapsed
+
+
+def test_stack_inputs_are_all_drawn_below_the_budget():
+    g = viz.draw(stacked(50), max_nodes=None)
+    assert sum(n.kind == "tensor" for n in g.nodes) == 52  # 50 inputs, the stack, the sum
