@@ -160,6 +160,10 @@ def test_init_refuses_other_model_settings(trained, capsys):
         str(ck),
     )
     assert code == 2 and "hidden_size: 8 in the checkpoint, 12 here" in err
+    code, out, err = _run(
+        capsys, "train", "--data", str(ck.parent / "sums.txt"), "--model", "attention", *SMALL, "--init", str(ck)
+    )
+    assert code == 2 and "trained with --reverse" in err
 
 
 def test_word_level_model_answers_with_a_word(tmp_path, capsys):

@@ -232,6 +232,9 @@ def _init_from(args, model, d, settings):
             if theirs.get(k) != mine.get(k)
         )
         raise UsageError(f"--init {args.init}: a different model ({diff})")
+    if meta["reverse"] != args.reverse:
+        said = "with" if meta["reverse"] else "without"
+        raise UsageError(f"--init {args.init}: trained {said} --reverse; give the same flag to continue")
     model.load_state_dict(old.state_dict())
 
 
@@ -294,6 +297,7 @@ def train(args) -> int:
     from tinygrad_attn import optim
     from tinygrad_attn.data import batches, num_batches
 
+    from .checkpoint import build_model as build_from_settings
     from .checkpoint import save_checkpoint
 
     for flag, path, is_dir in (
@@ -315,7 +319,7 @@ def train(args) -> int:
     d = load_data(args)
     ta.seed(args.seed)
     settings = settings_from_args(args, len(d.vocab), d.x_train.shape[1], d.t_train.shape[1])
-    model = build_model(args, len(d.vocab), d.x_train.shape[1], d.t_train.shape[1])
+    model = build_from_settings(args.model, settings)
     if args.init:
         _init_from(args, model, d, settings)
     # with --split none there is no test set: accuracy is measured on the training data
