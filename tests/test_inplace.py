@@ -96,3 +96,37 @@ def test_inplace_with_a_grad_requiring_operand_raises():
     c = Tensor(np.zeros(3))
     with pytest.raises(RuntimeError, match="iadd"):
         c += x
+
+
+def test_detach_shares_the_version_counter():
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = x * 1.0
+    z = y.tanh()  # saves its output, and Mul saved y's inputs
+    w = (y * y).sum()
+    d = y.detach()
+    d += 4  # changes y's data under the graph
+    assert y._version == d._version == 1
+    with pytest.raises(RuntimeError, match=r"Mul: input 0 \(shape \(3,\)\) was modified in place"):
+        w.backward()
+    del z
+
+
+def test_optimizer_step_bumps_versions_so_a_retained_graph_cannot_use_new_weights():
+    w = Tensor(np.ones((2, 2)), requires_grad=True)
+    x = Tensor(np.ones((1, 2)))
+    loss = (x @ w).tanh().sum()
+    loss.backward(retain_graph=True)
+    opt = ta.optim.SGD([w], lr=0.1)
+    opt.step()
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match="MatMul: input 1 .* saved at version 0, now version 1"):
+        loss.backward()
+
+
+def test_an_unrelated_inplace_op_leaves_other_nodes_without_version_bookkeeping():
+    a = Tensor(np.ones(3))
+    a += 1
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = x * 2
+    assert y.op.versions is None  # nothing in this graph has ever been modified or detached
+    assert (x * a).op.versions == (0, 1)

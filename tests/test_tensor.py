@@ -193,3 +193,16 @@ def test_micrograd_style_scalar_expression(x, data):
     assert out.shape == ()
     if abs(float(x) * 2 + float(b) * float(x) - 3) > 1e-3:  # relu's kink
         assert gradcheck(f, x, b)
+
+
+def test_equality_is_elementwise_and_tensors_stay_hashable():
+    t = Tensor([0.0, 1.0, 0.0])
+    eq, ne = t == 0, t != 0
+    assert isinstance(eq, Tensor) and eq.dtype == bool and not eq.requires_grad
+    np.testing.assert_array_equal(eq.data, [True, False, True])
+    np.testing.assert_array_equal(ne.data, [False, True, False])
+    np.testing.assert_array_equal((t == Tensor([0.0, 2.0, 0.0])).data, [True, False, True])
+    u = Tensor([0.0, 1.0, 0.0])
+    assert len({t, u}) == 2 and {t: 1}[t] == 1  # hashing is by identity
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    assert not (x == 1).requires_grad

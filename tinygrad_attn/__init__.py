@@ -1,15 +1,22 @@
 """tinygrad_attn: a small reverse-mode autodiff engine on numpy, with RNN to Transformer models."""
 
 from . import data, functional, nn, optim
-from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
+from .autograd import Function
 from .creation import arange, concat, ones, ones_like, randn, seed, stack, where, zeros, zeros_like
 from .io import load, save
+from .mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, record_sites, scope, set_grad_enabled
+from .record import Record, record_backward
 from .tensor import DEFAULT_DTYPE, Tensor
 
 __all__ = [
     "Tensor",
+    "Function",
+    "record_backward",
+    "Record",
     "DEFAULT_DTYPE",
     "no_grad",
+    "set_grad_enabled",
+    "record_sites",
     "enable_grad",
     "is_grad_enabled",
     "scope",

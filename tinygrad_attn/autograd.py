@@ -1,4 +1,4 @@
-"""Function base class, grad mode, scopes, anomaly mode and the backward engine.
+"""Function base class and the backward engine: a sweep that knows no op.
 
 A `Function` instance is one node of the graph: it keeps its input tensors, whatever its
 forward saved, the scope it was created in, and the versions of its inputs. The output
@@ -6,14 +6,19 @@ tensor points at its Function (`t._ctx`); the Function never points back at its 
 so the graph has no reference cycles and is freed as soon as the last tensor goes.
 
 Backward rules are written with operators and methods that numpy arrays and Tensors share
-(`g * y`, `g.sum(axis, keepdims=True)`, `g @ b.T`, ...). Plain backward feeds them numpy
-arrays (fast, records nothing); `create_graph=True` feeds them Tensors in grad mode, so the
-backward pass is itself a graph that can be differentiated and drawn.
+(`g * y`, `g.sum(axis, keepdims=True)`, `g @ b.T`, `np.exp(x)`, ...). Plain backward feeds
+them numpy arrays (fast, records nothing); `create_graph=True` feeds them Tensors in grad
+mode, so the backward pass is itself a graph that can be differentiated and drawn.
+
+The protocol between a node and the sweep is one method, `Function.vjp(acc, g, ins, out)`:
+the node hands each input's gradient to the accumulator `acc` with `acc.add` (or, for its own
+fast paths, `acc.scatter` and `acc.defer`). The default `vjp` calls `backward` and adds what
+it returns. The accumulator validates every gradient, sums fan-out, schedules nodes, and --
+when a record is open or anomaly mode is on -- records and checks each contribution.
 """
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import itertools
 import os
@@ -21,72 +26,29 @@ import sys
 
 import numpy as np
 
+from . import record as _record
+from .mode import current as _mode
+from .mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, record_sites, scope, set_grad_enabled
+from .numeric import add_at, reducible, sum_to, weight_grad
 
-class _State:
-    """Process-wide switches (one instance, read on every op)."""
+__all__ = [
+    "Function",
+    "backward",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "scope",
+    "detect_anomaly",
+    "record_sites",
+]
 
-    grad_enabled = True
-    anomaly = False
-    scope = ""  # current scope path, "" at top level, "encoder/t=3" nested
-    inplace_ops = 0  # in-place ops so far; while 0, nodes need not record input versions
-
-
-STATE = _State()
 _SEQ = itertools.count(1)  # creation order of nodes: a later node never feeds an earlier one
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-@contextlib.contextmanager
-def _set_grad(enabled: bool):
-    old = STATE.grad_enabled
-    STATE.grad_enabled = enabled
-    try:
-        yield
-    finally:
-        STATE.grad_enabled = old
-
-
-def no_grad():
-    """Context manager: ops inside record no graph."""
-    return _set_grad(False)
-
-
-def enable_grad():
-    """Context manager: ops inside record a graph again (e.g. inside `no_grad`)."""
-    return _set_grad(True)
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops currently record a graph."""
-    return STATE.grad_enabled
-
-
-@contextlib.contextmanager
-def scope(name: str):
-    """Context manager tagging every node created inside with `name` (nested: `a/b`)."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"scope: name must be a non-empty string, got {name!r}")
-    old = STATE.scope
-    STATE.scope = f"{old}/{name}" if old else name
-    try:
-        yield
-    finally:
-        STATE.scope = old
-
-
-@contextlib.contextmanager
-def detect_anomaly():
-    """Context manager: the first op whose forward or backward makes NaN/Inf raises."""
-    old = STATE.anomaly
-    STATE.anomaly = True
-    try:
-        yield
-    finally:
-        STATE.anomaly = old
-
-
 def _user_site() -> str:
-    """file:line of the innermost stack frame outside this package (anomaly reports)."""
+    """file:line of the innermost stack frame outside this package."""
     frame = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame = frame.f_back
@@ -96,19 +58,30 @@ def _user_site() -> str:
 
 
 def _check_finite(fn, data, phase: str):
+    data = getattr(data, "data", data)
     if data is not None and np.issubdtype(np.asarray(data).dtype, np.inexact):
         if not np.all(np.isfinite(data)):
             bad = "NaN" if np.isnan(data).any() else "Inf"
             raise FloatingPointError(f"{fn.name}: {phase} produced {bad} (op created at {fn.site or _user_site()})")
 
 
+def _versions(tensors):
+    """The inputs' versions, or None while none of them has a version counter (all at 0)."""
+    if all([t._vc is None for t in tensors]):
+        return None
+    return tuple([t._vc[0] if t._vc is not None else 0 for t in tensors])
+
+
 class Function:
     """One op: `forward` on numpy arrays, `backward` on arrays or Tensors.
 
-    Subclasses define `forward(self, *arrays, **params) -> ndarray` and
+    Subclass with `forward(self, *arrays, **params) -> ndarray` and
     `backward(self, g, ins, out) -> grad or tuple of grads (None for no gradient)`, where
     `ins` are the inputs and `out` the output, as arrays (plain backward) or Tensors
-    (`create_graph=True`). Extra arrays a rule needs go in `self.saved`.
+    (`create_graph=True`); call with `MyOp.apply(*tensors, **params)`. Extra arrays a rule
+    needs go in `self.saved`; `self.needs_input_grad[i]` says whether input i wants one.
+    The engine checks what `backward` returns: one gradient per input (or None), each of the
+    input's shape or summable to it by broadcasting.
     """
 
     __slots__ = ("inputs", "saved", "versions", "scope", "site", "freed", "seq")
@@ -117,11 +90,20 @@ class Function:
     def name(self) -> str:
         return type(self).__name__
 
-    def forward(self, *arrays, **params):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @property
+    def needs_input_grad(self) -> tuple:
+        """Per input, whether it requires a gradient."""
+        return tuple([t.requires_grad for t in self.inputs])
 
-    def backward(self, g, ins, out):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def forward(self, *arrays, **params):
+        raise NotImplementedError(f"{self.name}: define forward(self, *arrays, **params)")
+
+    def backward(self, g, ins, out):
+        raise NotImplementedError(f"{self.name}: define backward(self, g, ins, out)")
+
+    def vjp(self, acc, g, ins, out):
+        """Hand each input's gradient to the sweep's accumulator (fast paths override this)."""
+        acc.add_all(self, self.backward(g, ins, out))
 
     @classmethod
     def apply(cls, *tensors, **params):
@@ -140,62 +122,26 @@ class Function:
             requires = any([t.requires_grad for t in tensors])
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        requires = requires and STATE.grad_enabled
+        mode = _mode()
+        requires = requires and mode.grad
         out = _new_tensor(data, requires)
         if requires:
             fn.inputs = tensors
-            # Before the first in-place op of the process every version is 0: store nothing.
-            fn.versions = tuple([t._version for t in tensors]) if STATE.inplace_ops else None
-            fn.scope = STATE.scope
+            fn.versions = _versions(tensors)
+            fn.scope = mode.scope
             fn.freed = False
-            fn.site = None
+            fn.site = _user_site() if mode.sites else None
             fn.seq = next(_SEQ)
             out._ctx = fn
-        if STATE.anomaly:
-            fn.site = _user_site()
+        if mode.anomaly:
+            if not requires:
+                fn.site = _user_site()
             _check_finite(fn, data, "forward")
         return out
 
 
-def _new_tensor(data, requires_grad):  # replaced by tensor.py at import
-    raise RuntimeError("tensor module not loaded")
-
-
-def _sum_to(g, shape):
-    """Sum a broadcast gradient back to `shape` (works for arrays and Tensors)."""
-    gshape = g.shape
-    if gshape == shape:
-        return g
-    lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
-    if axes:
-        g = _fast_sum(g, axes, keepdims=True) if type(g) is np.ndarray else g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
-
-
-def _fast_sum(x, axes, keepdims):  # replaced by ops/reduce.py at import
-    return x.sum(axis=axes, keepdims=keepdims)
-
-
-def _check_versions(fn, out):
-    versions = fn.versions or (0,) * len(fn.inputs)
-    for i, t in enumerate(fn.inputs):
-        if t._version != versions[i]:
-            raise RuntimeError(
-                f"{fn.name}: input {i} (shape {t.shape}) was modified in place after the op "
-                f"saved it: saved at version {versions[i]}, now version {t._version}"
-            )
-    if out._version != 0:
-        raise RuntimeError(
-            f"{fn.name}: its output (shape {out.shape}) was modified in place after the op "
-            f"saved it: saved at version 0, now version {out._version}"
-        )
-
-
 def backward(root, grad=None, retain_graph=False, retain_grad=False, create_graph=False):
     """Reverse-mode sweep from `root`; see `Tensor.backward`."""
-    from .tensor import Tensor
-
     if not root.requires_grad:
         raise RuntimeError(f"backward: tensor of shape {root.shape} does not require grad and has no graph")
     if grad is None:
@@ -206,167 +152,308 @@ def backward(root, grad=None, retain_graph=False, retain_grad=False, create_grap
         g0 = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root.data.dtype)
         if g0.shape != root.shape:
             raise ValueError(f"backward: grad of shape {g0.shape} for output of shape {root.shape}")
-    if create_graph:
-        with _set_grad(True):
-            _sweep(root, Tensor(g0), retain_graph=True, retain_grad=retain_grad, arrays=False)
-    else:
-        with _set_grad(False):
-            _sweep(root, g0, retain_graph, retain_grad, arrays=True)
+    rec = _record.ACTIVE.get()
+    anomaly = _mode().anomaly
+    acc = (Accumulator if rec is None and not anomaly else CarefulAccumulator)(not create_graph)
+    if rec is not None:
+        acc.start_record(rec, root)
+    acc.anomaly = anomaly
+    with set_grad_enabled(create_graph):
+        _sweep(root, g0 if not create_graph else Tensor(g0), acc, retain_graph or create_graph, retain_grad)
+
+
+def _sweep(root, g0, acc, retain_graph, retain_grad):
+    """Walk the graph from `root`, newest node first, handing each node its summed gradient.
+
+    A max-heap on creation order replaces the topological sort: a node is processed only
+    after every node created later, so all of its consumers have already contributed.
+    """
+    arrays = acc.arrays
+    acc.put(root, g0)
+    while acc.heap:
+        t = acc.pop()
+        g = acc.take(t)
+        if t._hooks:
+            g = _run_hooks(t, g)
+        if retain_grad or t._retain:
+            _accumulate(t, g, arrays)
+        fn = t._ctx
+        _check_node(fn, t)
+        inputs = fn.inputs
+        if not arrays:
+            fn.vjp(acc, g, inputs, t)
+        elif len(inputs) == 1:
+            fn.vjp(acc, g, (inputs[0].data,), t.data)
+        else:
+            fn.vjp(acc, g, [p.data for p in inputs], t.data)
+        if not retain_graph:
+            fn.saved = None
+            fn.freed = True
+    acc.finish()
 
 
 def _check_node(fn, out):
-    """Raise if the node was freed by an earlier backward or a tensor it uses changed in place."""
+    """Raise if the node was freed by an earlier backward or a tensor it saved changed in place."""
     if fn.freed:
         raise RuntimeError(
             f"{fn.name}: trying to backward through the graph a second time; its saved "
             "values were freed. Pass retain_graph=True to the first backward."
         )
-    if fn.versions is not None or out._version:
-        _check_versions(fn, out)
-    elif STATE.inplace_ops:
-        for t in fn.inputs:
-            if t._version:
-                _check_versions(fn, out)
+    saved = fn.versions
+    for i, t in enumerate(fn.inputs):
+        if t._vc is not None and t._vc[0] != (saved[i] if saved else 0):
+            raise RuntimeError(
+                f"{fn.name}: input {i} (shape {t.shape}) was modified in place after the op "
+                f"saved it: saved at version {saved[i] if saved else 0}, now version {t._vc[0]}"
+            )
+    if out._vc is not None and out._vc[0]:
+        raise RuntimeError(
+            f"{fn.name}: its output (shape {out.shape}) was modified in place after the op "
+            f"saved it: saved at version 0, now version {out._vc[0]}"
+        )
 
 
-def _sweep(root, g0, retain_graph, retain_grad, arrays):
-    """Walk the graph from `root`, newest node first, handing each node its summed gradient.
+class Accumulator:
+    """The gradients in flight during one sweep, and the queue of nodes still to process.
 
-    A max-heap on creation order replaces the topological sort: a node is processed only
-    after every node created later, so all of its consumers have already contributed.
-    With `arrays`, rules get numpy arrays and nothing is recorded; gradient buffers this
-    sweep allocated itself are `owned` (nobody else holds them), so later contributions
-    are added into them in place. Otherwise rules get Tensors and the sweep is recorded.
+    A node's `vjp` calls `add(fn, i, grad)` for input i; `scatter(fn, i, idx, g)` to add `g`
+    at `idx` of input i's gradient (indexing); `defer(fn, i, a, g)` for a contribution
+    `a^T g` that may be summed with others into the same weight at the end (`a @ W` at every
+    time step: one GEMM instead of T). Gradient buffers this sweep allocated itself are
+    `owned` (nobody else holds them), so later contributions are added into them in place.
     """
-    from .ops.linalg import MatMul, weight_grad
-    from .ops.movement import GetItem, add_at
 
-    anomaly = STATE.anomaly
-    check_all = STATE.inplace_ops  # versions only need checking once an in-place op happened
-    grads = {id(root): g0}
-    owned = set()
-    leaves = {}  # id -> leaf tensor that received gradient, in arrival order
-    heap = []
-    deferred = {}  # leaf id -> [(a, g)]: weight grads of `a @ W`, summed at the end
-    heappush, heappop = heapq.heappush, heapq.heappop
-    _schedule(root, heap, leaves, heappush)
-    while heap:
-        t = heappop(heap)[1]
-        g = grads.pop(id(t))
-        if owned:
-            owned.discard(id(g))
-        if t._hooks:
-            g = _run_hooks(t, g)
-        if retain_grad or t._retain:
-            _accumulate(t, g, not arrays)
-        fn = t._ctx
-        if fn.freed or check_all:
-            _check_node(fn, t)
-        inputs = fn.inputs
-        if not arrays:
-            in_grads = fn.backward(g, inputs, t)
-        elif type(fn) is GetItem:  # scatter straight into the input's gradient buffer
-            p = inputs[0]
-            if id(p) not in grads:
-                _schedule(p, heap, leaves, heappush)
-            _scatter_into(grads, owned, p, fn.saved, g, add_at)
-            in_grads = ()
-        elif type(fn) is MatMul and _is_weight(inputs[1]) and inputs[0].data.ndim >= 2 and not anomaly:
-            # the a^T g products that flow into one weight (an RNN's W_h at every step) are
-            # collected and summed at the end, thin ones as a single GEMM (ops.linalg.weight_grad)
-            a, w = inputs
-            pairs = deferred.get(id(w))
-            if pairs is None:
-                deferred[id(w)] = pairs = []
-                leaves[id(w)] = w
-            pairs.append((a.data, g))
-            in_grads = (g @ w.data.T if a.requires_grad else None,)
-        elif len(inputs) == 1:
-            in_grads = fn.backward(g, (inputs[0].data,), t.data)
-        else:
-            in_grads = fn.backward(g, [p.data for p in inputs], t.data)
-        if type(in_grads) is not tuple:
-            in_grads = (in_grads,)
-        for p, pg in zip(inputs, in_grads):
-            if pg is None or not p.requires_grad:
-                continue
-            if pg.shape != p.data.shape:
-                pg = _sum_to(pg, p.data.shape)
-            if anomaly:
-                _check_finite(fn, pg if arrays else pg.data, "backward")
-            key = id(p)
-            prev = grads.get(key)
-            if prev is None:
-                grads[key] = pg
-                if p._ctx is None:
-                    leaves[key] = p
-                else:
-                    heappush(heap, (-p._ctx.seq, p))
-            elif not arrays:
-                grads[key] = prev + pg
-            elif id(prev) in owned:
-                np.add(prev, pg, out=prev)
+    def __init__(self, arrays: bool):
+        self.arrays = arrays  # rules get ndarrays (plain backward) or Tensors (create_graph)
+        self.grads = {}  # id(tensor) -> gradient so far
+        self.owned = set()
+        self.heap = []  # (-creation order, tensor): newest node first
+        self.leaves = {}  # id -> leaf tensor that received gradient, in arrival order
+        self.deferred = {}  # leaf id -> [(a, g)], summed by `finish`
+        self.node = None  # the tensor whose node is running its rule (for error messages)
+        self.anomaly = False
+
+    def pop(self):
+        return heapq.heappop(self.heap)[1]
+
+    def take(self, t):
+        """The summed gradient of `t`, removed from the table."""
+        self.node = t
+        g = self.grads.pop(id(t))
+        if self.owned:
+            self.owned.discard(id(g))
+        return g
+
+    def put(self, p, pg):
+        """Add a checked gradient `pg` (of p's shape) to what `p` has received so far."""
+        key = id(p)
+        prev = self.grads.get(key)
+        if prev is None:
+            self.grads[key] = pg
+            if p._ctx is None:
+                self.leaves[key] = p
             else:
-                prev = grads[key] = prev + pg
-                if type(prev) is np.ndarray and prev.ndim:
-                    owned.add(id(prev))
-        if not retain_graph:
-            fn.saved = None
-            fn.freed = True
-    for t in leaves.values():
-        g = grads.pop(id(t), None)
-        pairs = deferred.get(id(t))
-        if pairs is not None:
-            gw = weight_grad(pairs)
-            g = gw if g is None else g + gw
-        if t._hooks:
-            g = _run_hooks(t, g)
-        _accumulate(t, g, not arrays)
+                heapq.heappush(self.heap, (-p._ctx.seq, p))
+        elif not self.arrays:
+            self.grads[key] = prev + pg
+        elif id(prev) in self.owned:
+            np.add(prev, pg, out=prev)
+        else:
+            prev = self.grads[key] = prev + pg
+            if type(prev) is np.ndarray and prev.ndim:
+                self.owned.add(id(prev))
+
+    def add_all(self, fn, grads):
+        """Add the gradients a `backward` returned: one per input (or None)."""
+        inputs = fn.inputs
+        if type(grads) is not tuple:
+            grads = tuple(grads) if type(grads) is list else (grads,)
+        if len(grads) != len(inputs):
+            raise ValueError(
+                f"{fn.name}: backward returned {len(grads)} gradient{'s' * (len(grads) != 1)} for "
+                f"{len(inputs)} input{'s' * (len(inputs) != 1)}; return one per input (None for no gradient)"
+            )
+        for i in range(len(inputs)):
+            self.add(fn, i, grads[i])
+
+    def add(self, fn, i, pg):
+        """Add gradient `pg` for input i of `fn`, summed back to the input's shape if broadcast."""
+        p = fn.inputs[i]
+        if pg is None or not p.requires_grad:
+            return
+        if type(pg) is not np.ndarray if self.arrays else not isinstance(pg, Tensor):
+            pg = self._as_grad(fn, i, pg)
+        if pg.shape != p.data.shape:
+            pg = self._reduce(fn, i, p, pg)
+        self.put(p, pg)
+
+    def scatter(self, fn, i, idx, g):
+        """Add `g` at `idx` of input i's gradient (repeated indices accumulate)."""
+        p = fn.inputs[i]
+        if not p.requires_grad:
+            return
+        if not self.arrays:
+            return self.add(fn, i, _index_add(g, idx, p.shape))
+        key = id(p)
+        buf = self.grads.get(key)
+        if buf is None:
+            self.put(p, np.zeros(p.data.shape, dtype=np.result_type(p.data, g)))
+            buf = self.grads[key]
+            self.owned.add(id(buf))
+        elif id(buf) not in self.owned:
+            buf = self.grads[key] = np.array(buf, dtype=np.result_type(buf, g))
+            self.owned.add(id(buf))
+        add_at(buf, idx, g)
+
+    def defer(self, fn, i, a, g):
+        """Add `a^T g` (rows of a (..., k) and g (..., n) paired) to input i, a (k, n) matrix."""
+        p = fn.inputs[i]
+        if not p.requires_grad:
+            return
+        if not self.arrays or p._ctx is not None:
+            return self.add(fn, i, a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1])))
+        key = id(p)
+        pairs = self.deferred.get(key)
+        if pairs is None:
+            self.deferred[key] = pairs = []
+            self.leaves[key] = p
+        pairs.append((a, g))
+
+    def finish(self):
+        """Sum the deferred weight gradients, run leaf hooks, accumulate into `.grad`."""
+        for key, t in self.leaves.items():
+            g = self.grads.pop(key, None)
+            pairs = self.deferred.get(key)
+            if pairs is not None:
+                gw = weight_grad(pairs)
+                g = gw if g is None else g + gw
+            self.leaf_done(t, g)
+            if t._hooks:
+                g = _run_hooks(t, g)
+            _accumulate(t, g, self.arrays)
+
+    def leaf_done(self, t, g):
+        pass
+
+    def _as_grad(self, fn, i, pg):
+        p = fn.inputs[i]
+        if self.arrays:
+            if isinstance(pg, Tensor):
+                return pg.data
+            if isinstance(pg, (np.generic, int, float)):
+                return np.asarray(pg, dtype=p.data.dtype)
+        elif isinstance(pg, (np.ndarray, np.generic)):
+            raise TypeError(
+                f"{fn.name}: backward returned an ndarray for input {i} (shape {np.shape(pg)}) under "
+                "create_graph=True, which drops the graph of the gradient; compute it with Tensor "
+                "operations (operators, methods, np.exp(t) and friends work on Tensors)"
+            )
+        if not hasattr(pg, "shape"):
+            raise TypeError(f"{fn.name}: backward returned {type(pg).__name__} for input {i}; expected an array")
+        return pg
+
+    def _reduce(self, fn, i, p, pg):
+        out_shape = self.node.shape if self.node is not None else pg.shape
+        if reducible(pg.shape, p.shape) and reducible(out_shape, pg.shape):
+            return sum_to(pg, p.data.shape)
+        raise ValueError(
+            f"{fn.name}: backward returned a gradient of shape {tuple(pg.shape)} for input {i} of shape "
+            f"{p.shape} (output shape {tuple(out_shape)}); it must have the input's shape, or the "
+            "output's shape where the input was broadcast"
+        )
 
 
-def _is_weight(t):
-    """A 2-d leaf that requires grad (its matmul gradients may be batched)."""
-    return t._ctx is None and t.requires_grad and t.data.ndim == 2
+class CarefulAccumulator(Accumulator):
+    """An accumulator that records every contribution and, in anomaly mode, checks it.
+
+    It runs the same rules, but adds every contribution at once and never in place: a
+    deferred or scattered gradient becomes a full-size contribution of its own, so the
+    record holds each one and their sum is exactly what the tensor received.
+    """
+
+    def __init__(self, arrays):
+        super().__init__(arrays)
+        self.rec = None
+        self.step = None
+
+    def start_record(self, rec, root):
+        self.rec, self.run = rec, rec.start(root)
+
+    def take(self, t):
+        g = super().take(t)
+        if self.rec is not None:
+            self.step = _record.Step(len(self.rec.steps), self.run, t._ctx, t, _record.as_array(g))
+            self.rec.steps.append(self.step)
+        return g
+
+    def put(self, p, pg):
+        prev = self.grads.get(id(p))
+        if prev is None:
+            super().put(p, pg)
+        else:
+            self.grads[id(p)] = prev + pg
+
+    def add(self, fn, i, pg):
+        p = fn.inputs[i]
+        if pg is None or not p.requires_grad:
+            return
+        if type(pg) is not np.ndarray if self.arrays else not isinstance(pg, Tensor):
+            pg = self._as_grad(fn, i, pg)
+        if pg.shape != p.data.shape:
+            pg = self._reduce(fn, i, p, pg)
+        if self.anomaly:
+            _check_finite(fn, pg, "backward")
+        if self.step is not None and fn is self.step.fn:
+            c = self.step.contributions
+            c[i] = _record.as_array(pg) if c[i] is None else c[i] + _record.as_array(pg)
+        self.put(p, pg)
+
+    def scatter(self, fn, i, idx, g):
+        if fn.inputs[i].requires_grad:
+            self.add(fn, i, _index_add(g, idx, fn.inputs[i].shape))
+
+    def defer(self, fn, i, a, g):
+        if fn.inputs[i].requires_grad:
+            self.add(fn, i, a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1])))
+
+    def leaf_done(self, t, g):
+        if self.rec is not None:
+            self.rec.leaves.append(_record.Leaf(t, _record.as_array(g), self.run))
 
 
-def _schedule(p, heap, leaves, heappush):
-    """Queue a tensor that just received its first gradient contribution."""
-    if p._ctx is None:
-        leaves[id(p)] = p
-    else:
-        heappush(heap, (-p._ctx.seq, p))
+def _index_add(g, idx, shape):
+    from .ops.movement import index_add  # the op lives with GetItem; imported when first needed
 
-
-def _scatter_into(grads, owned, p, idx, g, add_at):
-    """grads[p] += zeros_like(p) with g at idx, touching only the indexed part."""
-    key = id(p)
-    buf = grads.get(key)
-    if buf is None:
-        buf = grads[key] = np.zeros(p.data.shape, dtype=np.result_type(p.data, g))
-        owned.add(id(buf))
-    elif id(buf) not in owned:
-        buf = grads[key] = np.array(buf, dtype=np.result_type(buf, g))
-        owned.add(id(buf))
-    add_at(buf, idx, g)
+    return index_add(g, idx, shape)
 
 
 def _run_hooks(t, g):
-    from .tensor import Tensor
-
     create_graph = isinstance(g, Tensor)
     for hook in t._hooks:
         r = hook(g if create_graph else Tensor(g))
-        if r is not None:
-            g = r if create_graph else (r.data if isinstance(r, Tensor) else np.asarray(r))
+        if r is None:
+            continue
+        if not isinstance(r, (Tensor, np.ndarray)):
+            r = np.asarray(r, dtype=t.dtype)
+        shape = r.shape
+        if tuple(shape) != t.shape:
+            name = getattr(hook, "__qualname__", repr(hook))
+            got = f"a gradient of shape {tuple(shape)}"
+            raise ValueError(
+                f"hook {name}: returned {got} for a tensor of shape {t.shape}; a hook returns None or "
+                "a gradient of the tensor's own shape"
+            )
+        g = (r if isinstance(r, Tensor) else Tensor(r)) if create_graph else (r.data if isinstance(r, Tensor) else r)
     return g
 
 
-def _accumulate(t, g, create_graph):
-    from .tensor import Tensor
-
-    if create_graph:
+def _accumulate(t, g, arrays):
+    if not arrays:
         t.grad = g if t.grad is None else t.grad + g
     elif t.grad is None:
         t.grad = Tensor(np.array(g, dtype=t.data.dtype))
     else:
         t.grad = Tensor(t.grad.data + g)
+
+
+from .tensor import Tensor, _new_tensor  # noqa: E402  (tensor.py imports this module first)

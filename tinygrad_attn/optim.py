@@ -37,6 +37,7 @@ class Optimizer:
         for i, p in enumerate(self.params):
             if p.grad is not None:
                 self._update(i, p.data, p.grad.data)
+                p._bump_version()  # a graph that saved the old weight can no longer backward
 
     def _update(self, i: int, p: np.ndarray, g: np.ndarray):  # pragma: no cover - abstract
         raise NotImplementedError

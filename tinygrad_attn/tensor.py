@@ -6,8 +6,7 @@ import numbers
 
 import numpy as np
 
-from . import autograd
-from .autograd import STATE
+from .mode import current as _mode
 
 DEFAULT_DTYPE = np.float32
 
@@ -31,7 +30,7 @@ def _convert(data, dtype):
 class Tensor:
     """An n-d array that records the ops applied to it, for reverse-mode autodiff."""
 
-    __slots__ = ("data", "_grad", "requires_grad", "_ctx", "name", "_version", "_hooks", "_retain", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "_ctx", "name", "_vc", "_hooks", "_retain", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, name=None, dtype=None):
@@ -45,7 +44,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         self.name = name
-        self._version = 0
+        self._vc = None  # version counter [n], shared with detached copies; None until needed
         self._hooks = None
         self._retain = False
 
@@ -123,7 +122,7 @@ class Tensor:
 
     def backward(self, grad=None, retain_graph=False, retain_grad=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` (`grad` seeds a non-scalar)."""
-        autograd.backward(self, grad, retain_graph, retain_grad, create_graph)
+        _autograd.backward(self, grad, retain_graph, retain_grad, create_graph)
 
     def register_hook(self, fn):
         """Call `fn(grad)` when this tensor's gradient is computed; a returned Tensor replaces it."""
@@ -138,8 +137,24 @@ class Tensor:
         return self
 
     def detach(self):
-        """A tensor sharing the data, cut from the graph."""
-        return _new_tensor(self.data, False)
+        """A tensor sharing the data and the version counter, cut from the graph."""
+        d = _new_tensor(self.data, False)
+        if self._vc is None:
+            self._vc = [0]
+        d._vc = self._vc
+        return d
+
+    @property
+    def _version(self) -> int:
+        """How many times the data was changed in place (saved values are checked against it)."""
+        return self._vc[0] if self._vc is not None else 0
+
+    def _bump_version(self):
+        """Note an in-place change of the data (optimizers call this after each update)."""
+        if self._vc is None:
+            self._vc = [1]
+        else:
+            self._vc[0] += 1
 
     def requires_grad_(self, flag=True):
         if flag and self.dtype.kind != "f":
@@ -284,7 +299,7 @@ class Tensor:
 
     # ---- in-place ops: change the data, bump the version ----------------------------------
     def _inplace(self, opname, fn, other):
-        if STATE.grad_enabled:
+        if _mode().grad:
             if self.requires_grad and self._ctx is None:
                 raise RuntimeError(
                     f"{opname}: in-place op on a leaf tensor that requires grad (shape {self.shape}); "
@@ -302,8 +317,7 @@ class Tensor:
             raise ValueError(
                 f"{opname}: cannot update shape {self.shape} in place with shape {np.shape(value)}"
             ) from None
-        self._version += 1
-        STATE.inplace_ops += 1
+        self._bump_version()
         return self
 
     def __iadd__(self, other):
@@ -345,7 +359,17 @@ class Tensor:
     def __ge__(self, other):
         return self._cmp(other, np.greater_equal)
 
-    __hash__ = object.__hash__
+    def __eq__(self, other):
+        return self._cmp(other, np.equal)
+
+    def __ne__(self, other):
+        return self._cmp(other, np.not_equal)
+
+    __hash__ = object.__hash__  # tensors stay usable as dict keys and in sets (by identity)
+
+    # ---- numpy functions on Tensors record the op (np.exp(t) is t.exp()) ------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _numpy_interop.ufunc(ufunc, method, inputs, kwargs)
 
 
 def _new_tensor(data, requires_grad):
@@ -356,13 +380,10 @@ def _new_tensor(data, requires_grad):
     t.requires_grad = requires_grad
     t._ctx = None
     t.name = None
-    t._version = 0
+    t._vc = None
     t._hooks = None
     t._retain = False
     return t
-
-
-autograd._new_tensor = _new_tensor
 
 
 def lift(x, like: Tensor) -> Tensor:
@@ -379,5 +400,7 @@ def lift(x, like: Tensor) -> Tensor:
     return Tensor(x)
 
 
-from . import ops as _ops  # noqa: E402  (ops import Tensor; methods look them up at call time)
+from . import autograd as _autograd  # noqa: E402  (autograd and ops import Tensor from here)
+from . import numpy_interop as _numpy_interop  # noqa: E402
+from . import ops as _ops  # noqa: E402
 from .ops.movement import _normalize_index  # noqa: E402

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, _sum_to
+from ..autograd import Function
+from ..numeric import sum_to
 from ..tensor import Tensor
 
 
@@ -46,10 +47,10 @@ class Sub(Function):
             raise _broadcast_error("sub", a, b) from None
 
     def backward(self, g, ins, out):
-        if not self.inputs[1].requires_grad:
+        if not self.needs_input_grad[1]:
             return g, None
         # a broadcast b (x - mean) gets its sum first: negate the small array, not g
-        return g, -_sum_to(g, ins[1].shape)
+        return g, -sum_to(g, ins[1].shape)
 
 
 class Mul(Function):
@@ -63,7 +64,8 @@ class Mul(Function):
 
     def backward(self, g, ins, out):
         a, b = ins
-        return (g * b if self.inputs[0].requires_grad else None), (g * a if self.inputs[1].requires_grad else None)
+        need_a, need_b = self.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
 
 
 class Div(Function):
@@ -77,7 +79,7 @@ class Div(Function):
 
     def backward(self, g, ins, out):
         ga = g / ins[1]
-        return ga, (-ga * out if self.inputs[1].requires_grad else None)
+        return ga, (-ga * out if self.needs_input_grad[1] else None)
 
 
 class Pow(Function):
@@ -92,8 +94,7 @@ class Pow(Function):
     def backward(self, g, ins, out):
         a, b = ins
         ga = g * b * a ** (b - 1)
-        needs_b = self.inputs[1].requires_grad
-        if not needs_b:
+        if not self.needs_input_grad[1]:
             return ga, None
         # a^b log a is 0 where a == 0 (the limit for b > 0); keep log finite there
         safe = np.where(np.asarray(a) > 0, 1.0, 0.0).astype(np.asarray(a).dtype)

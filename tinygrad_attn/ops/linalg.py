@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..autograd import Function, _sum_to
+from ..autograd import Function
+from ..numeric import sum_to, weight_grad  # noqa: F401  (weight_grad: re-exported)
 
 
 def _mT(x):
     """Swap the last two axes (array or Tensor)."""
     return x.T if x.ndim == 2 else x.swapaxes(-1, -2)
-
-
-def weight_grad(pairs):
-    """sum_i a_i^T g_i for [(a (..., k), g (..., n))] -> (k, n).
-
-    Thin pairs (a small batch, as in an RNN step) are stacked into one GEMM, which BLAS runs
-    far better (and on several threads); thick pairs go one GEMM at a time into one buffer,
-    which saves copying every activation once more.
-    """
-    a2 = [a.reshape((-1, a.shape[-1])) for a, _ in pairs]
-    g2 = [g.reshape((-1, g.shape[-1])) for _, g in pairs]
-    if len(pairs) == 1:
-        return a2[0].T @ g2[0]
-    if a2[0].shape[0] < 64:
-        return np.concatenate(a2).T @ np.concatenate(g2)
-    out = a2[0].T @ g2[0]
-    tmp = np.empty_like(out)
-    for a, g in zip(a2[1:], g2[1:]):
-        np.matmul(a.T, g, out=tmp)
-        out += tmp
-    return out
 
 
 class MatMul(Function):
@@ -50,9 +28,22 @@ class MatMul(Function):
         except ValueError:
             raise ValueError(f"matmul: {a.shape} @ {b.shape}: batch dimensions cannot be broadcast") from None
 
+    def vjp(self, acc, g, ins, out):
+        a, b = ins
+        if acc.arrays and b.ndim == 2 and a.ndim >= 2:
+            # the a^T g products that flow into one weight (an RNN's W_h at every step) may be
+            # summed at the end of the sweep, thin ones as a single GEMM (numeric.weight_grad)
+            need_a, need_b = self.needs_input_grad
+            if need_a:
+                acc.add(self, 0, g @ b.T)
+            if need_b:
+                acc.defer(self, 1, a, g)
+        else:
+            acc.add_all(self, self.backward(g, ins, out))
+
     def backward(self, g, ins, out):
         a, b = ins
-        need_a, need_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        need_a, need_b = self.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:
             return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
         if b.ndim == 2 and a.ndim > 2:  # (..., m, k) @ (k, n): both grads are single GEMMs
@@ -67,6 +58,6 @@ class MatMul(Function):
             g = g.reshape(g.shape[:-1] + (1, g.shape[-1]))
         elif b.ndim == 1:
             g = g.reshape(g.shape + (1,))
-        ga = _sum_to(g @ _mT(b2), a2.shape).reshape(a.shape) if need_a else None
-        gb = _sum_to(_mT(a2) @ g, b2.shape).reshape(b.shape) if need_b else None
+        ga = sum_to(g @ _mT(b2), a2.shape).reshape(a.shape) if need_a else None
+        gb = sum_to(_mT(a2) @ g, b2.shape).reshape(b.shape) if need_b else None
         return ga, gb

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, _sum_to
+from ..autograd import Function
+from ..numeric import add_at, sum_to
 from ..tensor import Tensor
 
 
@@ -26,29 +27,6 @@ def _scatter(g, idx, shape):
     out = np.zeros(shape, dtype=g.dtype)
     add_at(out, idx, g)
     return out
-
-
-def _has_array_index(idx):
-    if type(idx) is tuple:
-        return any(isinstance(i, (np.ndarray, list)) for i in idx)
-    return isinstance(idx, (np.ndarray, list))
-
-
-def add_at(buf, idx, g):
-    """buf[idx] += g in place, with repeated indices accumulating."""
-    if type(idx) is int or type(idx) is slice or not _has_array_index(idx):
-        buf[idx] += g  # basic indexing never repeats an element
-    elif isinstance(idx, np.ndarray) and idx.dtype.kind in "iu" and buf.ndim > 1:
-        # rows picked by an integer array (embedding lookups): sort the rows, sum each run
-        # with reduceat, add once per distinct row; much faster than np.add.at here
-        flat = idx.reshape(-1) % buf.shape[0]  # -1 and n-1 are the same row
-        order = np.argsort(flat, kind="stable")
-        rows = flat[order]
-        starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
-        sums = np.add.reduceat(g.reshape((flat.size,) + buf.shape[1:])[order], starts, axis=0)
-        buf[rows[starts]] += sums
-    else:
-        np.add.at(buf, idx, g)
 
 
 class Reshape(Function):
@@ -89,7 +67,7 @@ class BroadcastTo(Function):
             raise ValueError(f"broadcast_to: cannot broadcast {x.shape} to {tuple(shape)}") from None
 
     def backward(self, g, ins, out):
-        return _sum_to(g, ins[0].shape)
+        return sum_to(g, ins[0].shape)
 
 
 def _normalize_index(idx, shape):
@@ -117,6 +95,9 @@ class GetItem(Function):
             raise IndexError(f"getitem: {e} (tensor shape {x.shape}, index {_describe(idx)})") from None
         self.saved = idx
         return out if isinstance(out, np.ndarray) else np.asarray(out)
+
+    def vjp(self, acc, g, ins, out):
+        acc.scatter(self, 0, self.saved, g)  # straight into the input's gradient buffer
 
     def backward(self, g, ins, out):
         return index_add(g, self.saved, ins[0].shape)

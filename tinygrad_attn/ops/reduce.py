@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd
 from ..autograd import Function
+from ..numeric import fast_sum
 from .elementwise import exp
 from .movement import broadcast_to
 
@@ -31,26 +31,6 @@ def normalize_axis(op, axis, shape):
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis!r} (shape {shape})")
     return tuple(sorted(out)) if ndim else ()
-
-
-def fast_sum(x, axes, keepdims=False):
-    """x.sum(axes) for an ndarray; a leading or trailing block of axes is summed by a
-    matrix-vector product, which BLAS does several times faster than numpy's reduction."""
-    nd = x.ndim
-    if axes and x.dtype.kind == "f" and nd > 1 and x.flags.c_contiguous and len(axes) < nd:
-        k = len(axes)
-        if axes == tuple(range(k)):  # leading axes: ones @ (m, rest)
-            m = int(np.prod(x.shape[:k]))
-            out = np.ones(m, x.dtype) @ x.reshape((m, -1))
-            return out.reshape((1,) * k + x.shape[k:] if keepdims else x.shape[k:])
-        if axes == tuple(range(nd - k, nd)):  # trailing axes: (rest, m) @ ones
-            m = int(np.prod(x.shape[nd - k :]))
-            out = x.reshape((-1, m)) @ np.ones(m, x.dtype)
-            return out.reshape(x.shape[: nd - k] + (1,) * k if keepdims else x.shape[: nd - k])
-    return x.sum(axis=axes, keepdims=keepdims)
-
-
-autograd._fast_sum = fast_sum  # the central broadcast reduction uses it too
 
 
 def keep_shape(shape, axes):

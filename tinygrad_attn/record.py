@@ -1,0 +1,134 @@
+"""The backward record: what the engine did, node by node, for pictures, pages and checks.
+
+    with ta.record_backward() as rec:
+        loss.backward()
+    for step in rec.steps:          # in the order the engine processed the nodes
+        step.op, step.grad, step.contributions
+
+Every backward run inside the block appends to the same record. The sweep that records uses
+the same op rules as a plain sweep; it only adds each contribution at once (instead of
+batching a weight's gradients to the end), so the contributions that reach a tensor sum, in
+the recorded order, to exactly the gradient it received.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+
+import numpy as np
+
+ACTIVE: contextvars.ContextVar[Record | None] = contextvars.ContextVar("tinygrad_attn_record", default=None)
+
+
+class Step:
+    """One node of one backward run: the gradient that arrived and what it passed on."""
+
+    __slots__ = ("index", "run", "fn", "tensor", "grad", "contributions")
+
+    def __init__(self, index, run, fn, tensor, grad):
+        self.index = index  # position in Record.steps
+        self.run = run  # which backward call inside the record (0, 1, ...)
+        self.fn = fn  # the Function (its backward rule, saved values if retained)
+        self.tensor = tensor  # the node's output tensor
+        self.grad = grad  # ndarray: the summed gradient that arrived, before hooks
+        self.contributions = [None] * len(fn.inputs)  # per input: ndarray of its shape, or None
+
+    @property
+    def op(self) -> str:
+        """The op's name, e.g. "MatMul"."""
+        return self.fn.name
+
+    @property
+    def inputs(self):
+        """The op's input tensors."""
+        return self.fn.inputs
+
+    @property
+    def scope(self) -> str:
+        """The scope the node was created in ("" at top level)."""
+        return self.fn.scope
+
+    def __repr__(self):
+        shapes = ", ".join("-" if c is None else str(c.shape) for c in self.contributions)
+        return f"Step({self.index}: {self.op} {self.tensor.shape} -> [{shapes}])"
+
+
+class Leaf:
+    """A leaf tensor's total gradient in one backward run (before its hooks)."""
+
+    __slots__ = ("tensor", "grad", "run")
+
+    def __init__(self, tensor, grad, run):
+        self.tensor, self.grad, self.run = tensor, grad, run
+
+    def __repr__(self):
+        return f"Leaf({self.tensor.name or 'leaf'} {self.tensor.shape}, run {self.run})"
+
+
+class Record:
+    """The steps and leaf gradients of every backward run inside one `record_backward()` block."""
+
+    def __init__(self):
+        self.steps: list[Step] = []
+        self.leaves: list[Leaf] = []
+        self.roots: list = []  # the tensor each run started from
+        self.runs = 0
+
+    def start(self, root) -> int:
+        self.roots.append(root)
+        self.runs += 1
+        return self.runs - 1
+
+    def grad_of(self, tensor, run: int | None = None):
+        """The gradient `tensor` received (summed over runs unless `run` is given), or None."""
+        parts = [s.grad for s in self.steps if s.tensor is tensor and (run is None or s.run == run)]
+        parts += [lf.grad for lf in self.leaves if lf.tensor is tensor and (run is None or lf.run == run)]
+        if not parts:
+            return None
+        total = parts[0]
+        for p in parts[1:]:
+            total = total + p
+        return total
+
+    def contributions_to(self, tensor, run: int | None = None):
+        """[(step, input index, ndarray)] of every contribution that reached `tensor`, in order."""
+        out = []
+        for s in self.steps:
+            if run is not None and s.run != run:
+                continue
+            for i, (p, c) in enumerate(zip(s.fn.inputs, s.contributions)):
+                if p is tensor and c is not None:
+                    out.append((s, i, c))
+        return out
+
+    def tensors(self):
+        """Every tensor that received a gradient: node outputs in step order, then leaves."""
+        seen, out = set(), []
+        for t in [s.tensor for s in self.steps] + [lf.tensor for lf in self.leaves]:
+            if id(t) not in seen:
+                seen.add(id(t))
+                out.append(t)
+        return out
+
+    def __len__(self):
+        return len(self.steps)
+
+    def __repr__(self):
+        return f"Record({len(self.steps)} steps, {len(self.leaves)} leaf gradients, {self.runs} runs)"
+
+
+@contextlib.contextmanager
+def record_backward():
+    """Context manager yielding a `Record` of every backward run inside (this thread or task)."""
+    rec = Record()
+    token = ACTIVE.set(rec)
+    try:
+        yield rec
+    finally:
+        ACTIVE.reset(token)
+
+
+def as_array(g) -> np.ndarray:
+    """A recorded gradient as an ndarray (create_graph sweeps hand Tensors around)."""
+    return g if isinstance(g, np.ndarray) else np.asarray(g.data if hasattr(g, "data") else g)
