@@ -19,7 +19,7 @@ def text(lines) -> graphviz.quoting.NoHtml:
 
 
 def _node_attrs(n):
-    a = {"label": text(n.label), "tooltip": text(n.tooltip), "fillcolor": n.fill}
+    a = {"id": n.id, "label": text(n.label), "tooltip": text(n.tooltip), "fillcolor": n.fill}  # id: the SVG <g>
     if n.kind == "op":
         a.update(shape="ellipse", style="filled", fontsize="9", height="0.25", margin="0.03,0.01", color="#888888")
     else:

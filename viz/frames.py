@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import os
+import re
 
 from . import colors, render
 from .graph import Graph
@@ -18,7 +19,8 @@ def frames(
 
     Needs `loss.backward(retain_grad=True)` first. Frame k highlights the k-th tensor in reverse
     topological order (the order backward processes them); tensors already processed show their
-    (final) gradient on the shared colour scale, the others are drawn as pending.
+    (final) gradient on the shared colour scale, the others are blank and say "pending". Graphviz
+    lays the graph out once; each frame is that SVG re-coloured, so the cost is linear in steps.
     """
     if loss.grad is None:
         raise ValueError("frames: no gradient on the output; call loss.backward(retain_grad=True) first")
@@ -30,34 +32,81 @@ def frames(
             f"frames: {len(steps)} backward steps is more than max_frames={max_frames}; step through a smaller "
             "graph (a few time steps) or raise max_frames"
         )
+    titles = [_title(k, len(steps), n) for k, n in enumerate(steps)]
+    layout = dataclasses.replace(full, title=max(titles, key=len))  # room for the longest title
+    sheet = _Sheet(render.to_bytes(Graph(layout, rankdir).source, "svg").decode("utf-8"))
     os.makedirs(folder, exist_ok=True)
     paths, svgs = [], []
     for k, current in enumerate(steps):
-        done = {n.id for n in steps[: k + 1]}
-        nodes = []
-        for n in full.nodes:
-            if n.kind != "tensor" or n.id in done or not n.tensor.requires_grad:
-                m = dataclasses.replace(n)
-            else:
-                m = dataclasses.replace(
-                    n, fill=colors.PLAIN_FILL, status="plain", label=n.label[:-1] + ["|grad| pending"]
-                )
-            if n.id == current.id:
-                m.outline = colors.HIGHLIGHT
-            nodes.append(m)
-        t = current.tensor
-        what = t.name or (f"output of {t.op.name}" if t.op is not None else "leaf")
-        grad = f"|grad| {fmt(current.grad_norm)}" if current.grad_norm is not None else "no grad"
-        action = f"passes it to the inputs of {t.op.name}" if t.op is not None else "accumulates it into .grad"
-        title = f"backward step {k + 1}/{len(steps)}: {what} has its full gradient ({grad}) and {action}"
-        model = dataclasses.replace(full, nodes=nodes, title=title)
-        svg = render.to_bytes(Graph(model, rankdir).source, "svg")
+        pending = {n.id for n in steps[k + 1 :]}
+        svg = sheet.frame(titles[k], pending, current.id)
         path = os.path.join(folder, f"frame_{k:03d}.svg")
-        render.write_atomic(path, svg)
+        render.write_atomic(path, svg.encode("utf-8"))
         paths.append(path)
-        svgs.append(svg.decode("utf-8"))
+        svgs.append(svg)
     render.write_atomic(os.path.join(folder, "index.html"), _page(svgs).encode("utf-8"))
     return paths
+
+
+def _title(k, n, node):
+    t = node.tensor
+    what = t.name or (f"output of {t.op.name}" if t.op is not None else "leaf")
+    grad = f"|grad| {fmt(node.grad_norm)}" if node.grad_norm is not None else "no grad"
+    action = f"passes it to the inputs of {t.op.name}" if t.op is not None else "accumulates it into .grad"
+    return f"backward step {k + 1}/{n}: {what} has its full gradient ({grad}) and {action}"
+
+
+_NODE = re.compile(r'<g id="(n\d+)" class="node">')
+_SHAPE = re.compile(r'<(path|polygon|ellipse) fill="[^"]*" stroke="[^"]*"')
+_TEXT_FILL = re.compile(r'(<text[^>]*?)(?: fill="[^"]*")?>')
+_LAST_TEXT = re.compile(r">[^<]*</text>(?!.*</text>)", re.S)
+_GRAD_TIP = re.compile(r"&#10;grad: .*?(?=&#10;|\")")
+
+
+class _Sheet:
+    """One Graphviz SVG cut at its node groups, so a frame only rewrites the nodes that change."""
+
+    def __init__(self, svg: str):
+        self.parts: list[str] = []  # text between nodes, node segment, text, ...
+        self.ids: list[str] = []
+        pos = 0
+        for m in _NODE.finditer(svg):
+            end = svg.find("<!--", m.end())
+            end = end if end >= 0 else svg.rfind("</g>\n</svg>")
+            self.parts.append(svg[pos : m.start()])
+            self.parts.append(svg[m.start() : end])
+            self.ids.append(m.group(1))
+            pos = end
+        self.parts.append(svg[pos:])
+        head = self.parts[0]
+        g = head.find('class="graph"')
+        t = head.find("<text", g)
+        if g >= 0 and t >= 0 and head.find("<g id=", g + 1, t) < 0:  # the title comes before any group
+            close = head.find("</text>", t)
+            self.title_at = (head.find(">", t) + 1, close)
+        else:
+            self.title_at = None
+
+    def frame(self, title: str, pending: set, current: str) -> str:
+        out = list(self.parts)
+        if self.title_at:
+            a, b = self.title_at
+            out[0] = out[0][:a] + html.escape(title, quote=False) + out[0][b:]
+        for i, node_id in enumerate(self.ids):
+            seg = out[2 * i + 1]
+            if node_id in pending:
+                seg = _SHAPE.sub(f'<\\1 fill="{colors.PLAIN_FILL}" stroke="#999999"', seg, count=1)
+                seg = _TEXT_FILL.sub(r'\1 fill="#666666">', seg)  # grey text, as on a box with no gradient
+                seg = _LAST_TEXT.sub(">|grad| pending</text>", seg)
+                seg = _GRAD_TIP.sub("&#10;grad: pending (not reached yet)", seg)
+            if node_id == current:
+                seg = _SHAPE.sub(
+                    lambda m: m.group(0).rsplit(" stroke=", 1)[0] + f' stroke="{colors.HIGHLIGHT}" stroke-width="4"',
+                    seg,
+                    count=1,
+                )
+            out[2 * i + 1] = seg
+        return "".join(out)
 
 
 def _strip_prolog(svg: str) -> str:

@@ -93,6 +93,22 @@ def test_frames_step_through_backward(tmp_path):
     assert "src=" not in page and 'href="http' not in page  # self-contained
 
 
+def test_frames_lay_out_once_and_hide_the_future(tmp_path, monkeypatch):
+    h, x = chain(3)
+    calls = []
+    real = render.to_bytes
+    monkeypatch.setattr(render, "to_bytes", lambda *a, **k: calls.append(a) or real(*a, **k))
+    paths = viz.frames(h, tmp_path / "frames")
+    assert len(calls) == 1  # one Graphviz run, however many frames
+    first = open(paths[0], encoding="utf-8").read()
+    x_seg = first.split(f'<g id="{viz.draw(h).node_for(x).id}" class="node">')[1].split("<!--")[0]
+    assert "|grad| pending" in x_seg and "grad: pending" in x_seg
+    assert f"{x.grad.item():.3g}" not in x_seg  # the tooltip does not give away the final gradient
+    assert 'stroke="#ff7f0e" stroke-width="4"' in first  # the current node, h_3
+    last = open(paths[-1], encoding="utf-8").read()
+    assert last.count('stroke-width="4"') == 1 and "backward step 4/4: x has its full gradient" in last
+
+
 def test_frames_need_a_backward_first(tmp_path):
     x = Tensor(1.0, requires_grad=True)
     with pytest.raises(ValueError, match="backward"):
