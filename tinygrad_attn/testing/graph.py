@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..autograd import _sum_to, no_grad
+from ..autograd import no_grad
+from ..numeric import sum_to as _sum_to
 from ..tensor import Tensor
 from .numeric import numeric_jacobian, step_for, tolerances_for, worst
 
