@@ -190,7 +190,8 @@ def test_vjp_check_reports_the_order_that_failed_and_why():
 
 
 def test_vjp_check_names_a_backward_that_returns_arrays_under_create_graph():
-    with pytest.raises(GradcheckError, match="ArraySquare's backward returned ndarray for input 0"):
+    # the engine refuses it at once (TypeError); gradcheck's own probe says the same where it does not
+    with pytest.raises((TypeError, GradcheckError), match=r"ArraySquare.{0,20} returned an? ndarray for input 0"):
         vjp_check(lambda t: ArraySquare.apply(t), np.array([0.5, 1.5]), order=2)
 
 
