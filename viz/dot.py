@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import graphviz
 
-from . import colors
+from . import colors, layout
 from .model import Model, fmt
 
 FONT = "Helvetica"
@@ -91,8 +91,20 @@ def _legend(g: graphviz.Digraph, model: Model, rankdir: str) -> None:
     g.subgraph(leg)
 
 
-def to_dot(model: Model, rankdir: str = "LR") -> str:
-    """DOT source of the model (deterministic: same model, same bytes)."""
+def cluster_label(path: str, labels: dict[str, str]) -> str:
+    """The cluster's last name, plus its entry in `labels` (looked up by full path, then by name)."""
+    name = path.rsplit("/", 1)[-1]
+    extra = labels.get(path, labels.get(name))
+    return f"{name}: {extra}" if extra else name
+
+
+def to_dot(model: Model, rankdir: str = "LR", labels: dict[str, str] | None = None) -> str:
+    """DOT source of the model (deterministic: same model, same bytes).
+
+    Edges between two time steps (`t=N` clusters) do not constrain the ranks: the steps stand
+    side by side and the recurrence runs across.
+    """
+    labels = labels or {}
     g = graphviz.Digraph("tinygrad_attn")
     g.attr(rankdir=rankdir, fontname=FONT, ranksep="0.25", nodesep="0.18")
     if model.title:
@@ -101,15 +113,21 @@ def to_dot(model: Model, rankdir: str = "LR") -> str:
     g.attr("edge", fontname=FONT, fontsize="8", arrowsize="0.6", color="#555555")
     subs = {c: graphviz.Digraph(f"cluster_{i}") for i, c in enumerate(model.clusters)}
     for c, sub in subs.items():
-        sub.attr(label=text(c.rsplit("/", 1)[-1]), style="rounded", color="#aaaaaa", fontsize="10", tooltip=text(c))
+        sub.attr(label=text(cluster_label(c, labels)), style="rounded", color="#aaaaaa", fontsize="10", tooltip=text(c))
     for n in model.nodes:
-        (subs[n.cluster] if n.cluster else g).node(n.id, **_node_attrs(n))
+        attrs = _node_attrs(n)
+        if n.kind == "summary" and n.summary_of:
+            attrs["label"] = text([cluster_label(n.summary_of, labels)] + n.label[1:])
+        (subs[n.cluster] if n.cluster else g).node(n.id, **attrs)
     for c in sorted(model.clusters, key=lambda c: -c.count("/")):  # deepest first, siblings in order
         parent = c.rsplit("/", 1)[0] if "/" in c else ""
         (subs[parent] if parent else g).subgraph(subs[c])
     kind = {n.id: n.kind for n in model.nodes}
+    steps = layout.step_index(model)
     for e in model.edges:
         attrs = {} if kind.get(e.src) == "ref" else {"weight": "4"}  # keep the data path straight
+        if layout.cross_step(steps, e):
+            attrs["constraint"] = "false"
         if e.label:
             attrs["label"] = text(e.label)
         if e.tooltip:

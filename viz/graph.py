@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import os
 
-from . import colors, render
+from . import colors, layout, render
 from .dot import to_dot
-from .model import Model, build, collapse, fmt
+from .model import Model, _collapse_runs, build, fmt
 
 
 class Graph:
     """A drawn graph: the data model (`nodes`, `edges`, `clusters`), its DOT `source` and renderers."""
 
-    def __init__(self, model: Model, rankdir: str = "LR"):
+    def __init__(self, model: Model, rankdir: str = "LR", labels: dict[str, str] | None = None):
         self.model = model
         self.rankdir = rankdir
+        self.labels = dict(labels or {})
         self._source = None
 
     @property
@@ -38,7 +39,7 @@ class Graph:
     def source(self) -> str:
         """The DOT text (byte-identical for the same program)."""
         if self._source is None:
-            self._source = to_dot(self.model, self.rankdir)
+            self._source = to_dot(self.model, self.rankdir, self.labels)
         return self._source
 
     def node_for(self, tensor):
@@ -78,23 +79,40 @@ def draw(
     *,
     derivatives: bool = True,
     constants: bool = True,
-    max_nodes: int = 400,
+    max_nodes: int | None = 400,
+    max_width: float | None = 2400.0,
+    collapse=None,
+    expand=None,
+    labels: dict[str, str] | None = None,
     scale: tuple[float, float] | None = None,
     title: str | None = None,
     legend: bool = True,
-    rankdir: str = "LR",
+    rankdir: str | None = None,
 ) -> Graph:
     """Draw the graph that produced `tensor`, each tensor filled by log10 ||grad|| (call backward first).
 
     derivatives: label edges with the local derivative (its norm when it is not one number).
-    constants: show leaves that do not require grad. max_nodes: above this many nodes, each
-    cluster (`ta.scope`) collapses into one summary node. scale: (lo, hi) in log10 units to share
-    one colour scale between pictures. rankdir: "LR" (inputs left) or "TB".
+    constants: show leaves that do not require grad. max_nodes, max_width (points, estimated
+    before layout): above either, clusters (`ta.scope`) collapse into summary nodes, deepest
+    first; None turns a budget off. collapse / expand: scope-name patterns (fnmatch, on the full
+    path or the last name, e.g. "t=*", "encoder/*") always collapsed / never collapsed by the
+    budget. labels: extra text per cluster, e.g. {"t=1": "Tom"}. scale: (lo, hi) in log10 units
+    to share one colour scale between pictures. rankdir: "LR", "TB", "BT"...; default "BT" (inputs
+    below, time steps side by side) when there are `t=N` scopes, else "LR".
     """
+    for name, v in (("max_nodes", max_nodes), ("max_width", max_width)):
+        if v is not None and not v > 0:
+            raise ValueError(f"draw: {name} must be a positive number or None (no limit), got {v!r}")
     model = build(tensor, derivatives=derivatives, constants=constants, scale=scale, title=title, legend=legend)
-    if max_nodes is not None and len(model.nodes) > max_nodes:
-        model = collapse(model, max_nodes)
-    return Graph(model, rankdir)
+    model.clusters = layout.order_clusters(model.clusters)
+    if collapse:
+        model = layout.collapse_matching(model, collapse)
+    if rankdir is None:
+        rankdir = "BT" if any(layout.node_step(n) for n in model.nodes) else "LR"
+    model = layout.fit(model, max_nodes, max_width, rankdir, expand)
+    if max_nodes is not None and len(model.nodes) > 4 * max_nodes:  # no clusters to fold: runs of nodes
+        model = _collapse_runs(model, max_nodes)
+    return Graph(model, rankdir, labels)
 
 
 def draw_gradcheck_failure(loss, x, element, analytic, numeric, **kwargs) -> Graph:

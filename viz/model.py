@@ -31,6 +31,7 @@ class Node:
     status: str = "plain"  # "grad" | "zero" | "nan" | "inf" | "plain" (op nodes: "op")
     fill: str = colors.PLAIN_FILL
     outline: str | None = None  # colour of a thick outline (highlight / gradcheck failure)
+    summary_of: str = ""  # summary nodes: the cluster path they stand for
     tensor: object = field(default=None, repr=False, compare=False)
 
 
@@ -371,4 +372,6 @@ def _summary(node_id, path, members, lo, hi):
     if norms:
         tip.append(f"largest |grad| {fmt(max(norms))}, smallest {fmt(min(norms))}")
     parent = path.rsplit("/", 1)[0] if "/" in path else ""
-    return Node(node_id, "summary", lines, tip, cluster=parent, grad_norm=top, status=status, fill=fill)
+    return Node(
+        node_id, "summary", lines, tip, cluster=parent, grad_norm=top, status=status, fill=fill, summary_of=path
+    )

@@ -147,7 +147,7 @@ def test_shared_parameter_drawn_once_with_references():
 def test_collapse_one_summary_per_cluster_with_max_grad():
     loss, hs, p = unroll_tanh_rnn(T=30, H=4, radius=1.0)
     loss.backward(retain_grad=True)
-    full = viz.draw(loss, max_nodes=None)
+    full = viz.draw(loss, max_nodes=None, max_width=None)
     g = viz.draw(loss, max_nodes=100)
     summaries = by_kind(g, "summary")
     assert len(full.nodes) > 100 and len(summaries) == 30
