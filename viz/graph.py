@@ -98,7 +98,7 @@ def draw(
     path or the last name, e.g. "t=*", "encoder/*") always collapsed / never collapsed by the
     budget. labels: extra text per cluster, e.g. {"t=1": "Tom"}. scale: (lo, hi) in log10 units
     to share one colour scale between pictures. rankdir: "LR", "TB", "BT"...; default "BT" (inputs
-    below, time steps side by side) when there are `t=N` scopes, else "LR".
+    below, time steps side by side) when `t=N` scopes are drawn open, else "LR".
     """
     for name, v in (("max_nodes", max_nodes), ("max_width", max_width)):
         if v is not None and not v > 0:
@@ -107,9 +107,12 @@ def draw(
     model.clusters = layout.order_clusters(model.clusters)
     if collapse:
         model = layout.collapse_matching(model, collapse)
-    if rankdir is None:
+    auto = rankdir is None
+    if auto:
         rankdir = "BT" if any(layout.node_step(n) for n in model.nodes) else "LR"
     model = layout.fit(model, max_nodes, max_width, rankdir, expand)
+    if auto and not any(layout.node_step(n) for n in model.nodes):
+        rankdir = "LR"  # no open steps left: a chain of summaries reads left to right
     if max_nodes is not None and len(model.nodes) > 4 * max_nodes:  # no clusters to fold: runs of nodes
         model = _collapse_runs(model, max_nodes)
     return Graph(model, rankdir, labels)

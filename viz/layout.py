@@ -1,8 +1,9 @@
 """Layout choices made before Graphviz runs: time-step order, collapse by pattern, a width budget.
 
 Time steps are clusters named `t=<N>` (`ta.scope("t=3")`, nested or not). They are ordered by N,
-and edges between two of them do not constrain the ranks, so the steps stand side by side with
+and edges between two open ones do not constrain the ranks, so the steps stand side by side with
 the recurrence running across (as in an unrolled-RNN figure) instead of a diagonal staircase.
+Steps collapsed into summary boxes chain along the ranks instead (left to right with rankdir LR).
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ def step_of(path: str) -> str:
 
 
 def node_step(n) -> str:
-    """The time step a node belongs to (a summary stands for its own cluster)."""
-    return step_of(n.summary_of or n.cluster)
+    """The open time-step cluster a node is drawn in ("" if none).
+
+    A summary of a whole step is not inside it: collapsed steps chain along the ranks as usual.
+    """
+    return step_of(n.cluster)
 
 
 def order_clusters(paths: list[str]) -> list[str]:

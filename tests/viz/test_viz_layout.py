@@ -65,6 +65,7 @@ def test_collapse_by_pattern_and_labels_with_tokens():
     g = viz.draw(rnn(3), collapse="t=*", labels={"t=1": "Tom", "t=3": "cat"})
     summaries = [n for n in g.nodes if n.kind == "summary"]
     assert [n.summary_of for n in summaries] == ["t=1", "t=2", "t=3"] and g.clusters == []
+    assert g.rankdir == "LR" and "constraint=false" not in g.source  # collapsed steps chain left to right
     svg = g.pipe("svg").decode()
     assert "t=1: Tom" in svg and "t=3: cat" in svg and ">t=2<" in svg
 
