@@ -43,6 +43,7 @@ __all__ = [
     "record_sites",
 ]
 
+_ARRAY_TYPES = {np.ndarray, np.float64, np.float32, np.float16}  # numpy gives scalars for 0-d results
 _SEQ = itertools.count(1)  # creation order of nodes: a later node never feeds an earlier one
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -93,13 +94,22 @@ class Function:
     @property
     def needs_input_grad(self) -> tuple:
         """Per input, whether it requires a gradient."""
-        return tuple([t.requires_grad for t in self.inputs])
+        ins = self.inputs
+        if len(ins) == 2:
+            return ins[0].requires_grad, ins[1].requires_grad
+        return tuple([t.requires_grad for t in ins])
 
     def forward(self, *arrays, **params):
         raise NotImplementedError(f"{self.name}: define forward(self, *arrays, **params)")
 
     def backward(self, g, ins, out):
         raise NotImplementedError(f"{self.name}: define backward(self, g, ins, out)")
+
+    routes_own_grads = False  # True (set for you) when a subclass defines its own `vjp`
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.routes_own_grads = cls.vjp is not Function.vjp
 
     def vjp(self, acc, g, ins, out):
         """Hand each input's gradient to the sweep's accumulator (fast paths override this)."""
@@ -112,14 +122,19 @@ class Function:
         fn.saved = None
         n = len(tensors)
         if n == 1:
-            data = fn.forward(tensors[0].data, **params)
-            requires = tensors[0].requires_grad
+            a = tensors[0]
+            data = fn.forward(a.data, **params)
+            requires = a.requires_grad
+            versions = None if a._vc is None else (a._vc[0],)
         elif n == 2:
-            data = fn.forward(tensors[0].data, tensors[1].data, **params)
-            requires = tensors[0].requires_grad or tensors[1].requires_grad
+            a, b = tensors
+            data = fn.forward(a.data, b.data, **params)
+            requires = a.requires_grad or b.requires_grad
+            versions = None if a._vc is None and b._vc is None else _versions(tensors)
         else:
             data = fn.forward(*[t.data for t in tensors], **params)
             requires = any([t.requires_grad for t in tensors])
+            versions = _versions(tensors)
         if type(data) is not np.ndarray:
             data = np.asarray(data)
         mode = _mode()
@@ -127,7 +142,7 @@ class Function:
         out = _new_tensor(data, requires)
         if requires:
             fn.inputs = tensors
-            fn.versions = _versions(tensors)
+            fn.versions = versions
             fn.scope = mode.scope
             fn.freed = False
             fn.site = _user_site() if mode.sites else None
@@ -168,24 +183,37 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
     A max-heap on creation order replaces the topological sort: a node is processed only
     after every node created later, so all of its consumers have already contributed.
     """
-    arrays = acc.arrays
+    arrays, heap, pop, grads, owned = acc.arrays, acc.heap, heapq.heappop, acc.grads, acc.owned
+    careful = isinstance(acc, CarefulAccumulator)
     acc.put(root, g0)
-    while acc.heap:
-        t = acc.pop()
-        g = acc.take(t)
+    while heap:
+        t = pop(heap)[1]
+        g = grads.pop(id(t))
+        if owned:
+            owned.discard(id(g))  # handed on now: never added into in place again
+        acc.node = t
+        if careful:
+            acc.open_step(t, g)
         if t._hooks:
             g = _run_hooks(t, g)
         if retain_grad or t._retain:
             _accumulate(t, g, arrays)
         fn = t._ctx
-        _check_node(fn, t)
         inputs = fn.inputs
+        if fn.freed or t._vc is not None:
+            _check_node(fn, t)
+        for p in inputs:
+            if p._vc is not None:  # changed in place or detached at some point: compare versions
+                _check_node(fn, t)
+                break
         if not arrays:
-            fn.vjp(acc, g, inputs, t)
-        elif len(inputs) == 1:
-            fn.vjp(acc, g, (inputs[0].data,), t.data)
+            ins, out = inputs, t
         else:
-            fn.vjp(acc, g, [p.data for p in inputs], t.data)
+            ins, out = (inputs[0].data,) if len(inputs) == 1 else [p.data for p in inputs], t.data
+        if fn.routes_own_grads:
+            fn.vjp(acc, g, ins, out)
+        else:
+            acc.add_all(fn, fn.backward(g, ins, out))
         if not retain_graph:
             fn.saved = None
             fn.freed = True
@@ -233,17 +261,6 @@ class Accumulator:
         self.node = None  # the tensor whose node is running its rule (for error messages)
         self.anomaly = False
 
-    def pop(self):
-        return heapq.heappop(self.heap)[1]
-
-    def take(self, t):
-        """The summed gradient of `t`, removed from the table."""
-        self.node = t
-        g = self.grads.pop(id(t))
-        if self.owned:
-            self.owned.discard(id(g))
-        return g
-
     def put(self, p, pg):
         """Add a checked gradient `pg` (of p's shape) to what `p` has received so far."""
         key = id(p)
@@ -273,8 +290,33 @@ class Accumulator:
                 f"{fn.name}: backward returned {len(grads)} gradient{'s' * (len(grads) != 1)} for "
                 f"{len(inputs)} input{'s' * (len(inputs) != 1)}; return one per input (None for no gradient)"
             )
-        for i in range(len(inputs)):
-            self.add(fn, i, grads[i])
+        arrays, table, owned = self.arrays, self.grads, self.owned
+        for i, pg in enumerate(grads):  # `add` and `put`, inlined: this loop runs for every node
+            if pg is None:
+                continue
+            p = inputs[i]
+            if not p.requires_grad:
+                continue
+            if type(pg) not in _ARRAY_TYPES if arrays else type(pg) is not Tensor:
+                pg = self._as_grad(fn, i, pg)
+            if pg.shape != p.data.shape:
+                pg = self._reduce(fn, i, p, pg)
+            key = id(p)
+            prev = table.get(key)
+            if prev is None:
+                table[key] = pg
+                if p._ctx is None:
+                    self.leaves[key] = p
+                else:
+                    heapq.heappush(self.heap, (-p._ctx.seq, p))
+            elif not arrays:
+                table[key] = prev + pg
+            elif id(prev) in owned:
+                np.add(prev, pg, out=prev)
+            else:
+                prev = table[key] = prev + pg
+                if type(prev) is np.ndarray and prev.ndim:
+                    owned.add(id(prev))
 
     def add(self, fn, i, pg):
         """Add gradient `pg` for input i of `fn`, summed back to the input's shape if broadcast."""
@@ -338,9 +380,11 @@ class Accumulator:
     def _as_grad(self, fn, i, pg):
         p = fn.inputs[i]
         if self.arrays:
+            if isinstance(pg, np.generic):  # numpy returns scalars for 0-d results
+                return pg
             if isinstance(pg, Tensor):
                 return pg.data
-            if isinstance(pg, (np.generic, int, float)):
+            if isinstance(pg, (int, float)):
                 return np.asarray(pg, dtype=p.data.dtype)
         elif isinstance(pg, (np.ndarray, np.generic)):
             raise TypeError(
@@ -376,15 +420,21 @@ class CarefulAccumulator(Accumulator):
         self.rec = None
         self.step = None
 
+    def add_all(self, fn, grads):
+        if type(grads) is not tuple:
+            grads = tuple(grads) if type(grads) is list else (grads,)
+        if len(grads) != len(fn.inputs):
+            super().add_all(fn, grads)  # raises the count error
+        for i, pg in enumerate(grads):
+            self.add(fn, i, pg)
+
     def start_record(self, rec, root):
         self.rec, self.run = rec, rec.start(root)
 
-    def take(self, t):
-        g = super().take(t)
+    def open_step(self, t, g):
         if self.rec is not None:
             self.step = _record.Step(len(self.rec.steps), self.run, t._ctx, t, _record.as_array(g))
             self.rec.steps.append(self.step)
-        return g
 
     def put(self, p, pg):
         prev = self.grads.get(id(p))
