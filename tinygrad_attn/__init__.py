@@ -3,7 +3,7 @@
 from . import data, functional, nn, optim
 from .autograd import Function
 from .creation import arange, concat, ones, ones_like, randn, seed, stack, where, zeros, zeros_like
-from .io import load, save
+from .io import CheckpointError, load, save
 from .mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, record_sites, scope, set_grad_enabled
 from .record import Record, record_backward
 from .tensor import DEFAULT_DTYPE, Tensor
@@ -37,5 +37,6 @@ __all__ = [
     "optim",
     "save",
     "load",
+    "CheckpointError",
 ]
 __version__ = "0.1.0"

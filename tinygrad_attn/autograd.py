@@ -85,7 +85,7 @@ class Function:
     input's shape or summable to it by broadcasting.
     """
 
-    __slots__ = ("inputs", "saved", "versions", "scope", "site", "freed", "seq")
+    __slots__ = ("inputs", "params", "saved", "versions", "scope", "site", "freed", "seq")
 
     @property
     def name(self) -> str:
@@ -142,6 +142,7 @@ class Function:
         out = _new_tensor(data, requires)
         if requires:
             fn.inputs = tensors
+            fn.params = params  # the keyword arguments of forward (gradient checks re-run it)
             fn.versions = versions
             fn.scope = mode.scope
             fn.freed = False
