@@ -105,11 +105,70 @@ def test_dot_and_scaled_dot_match_their_formulas(rng):
         np.testing.assert_allclose(w.data, e / e.sum(-1, keepdims=True), rtol=1e-10)
 
 
-def test_similarity_is_cosine(rng):
+def _cosine(q, k):
+    return np.einsum("nqd,nkd->nqk", q, k) / np.linalg.norm(q, axis=-1)[..., None] / np.linalg.norm(k, axis=-1)[:, None]
+
+
+def test_similarity_without_key_strength_is_cosine(rng):
     q, k, _ = _qkv(rng)
-    e = nn.SCORES["similarity"]()(Tensor(q), Tensor(k)).data
-    ref = np.einsum("nqd,nkd->nqk", q, k) / np.linalg.norm(q, axis=-1)[..., None] / np.linalg.norm(k, axis=-1)[:, None]
-    np.testing.assert_allclose(e, ref, rtol=1e-6)
+    score = nn.SCORES["similarity"](key_strength=False)
+    np.testing.assert_allclose(score(Tensor(q), Tensor(k)).data, _cosine(q, k), rtol=1e-6)
+    assert score.parameters() == []
+
+
+def test_similarity_is_cosine_times_the_ntm_key_strength(rng):
+    q, k, _ = _qkv(rng)
+    score = nn.SCORES["similarity"](query_dim=DQ)
+    fresh = score(Tensor(q), Tensor(k)).data  # beta starts near 1: plain cosine
+    np.testing.assert_allclose(fresh, _cosine(q, k), rtol=0.05, atol=0.02)
+    score.w_beta.data[...] = rng.standard_normal(DQ)
+    score.b_beta.data[...] = 0.5
+    beta = np.log1p(np.exp(q @ score.w_beta.data + 0.5))[..., None]  # softplus, (N, Tq, 1)
+    np.testing.assert_allclose(score(Tensor(q), Tensor(k)).data, beta * _cosine(q, k), rtol=1e-6)
+    assert (beta > 0).all()
+
+
+def test_key_strength_lets_a_cosine_peak_beyond_its_bound(rng):
+    q, k, v = _qkv(rng)
+    k[:, 0] = q[:, 0]  # key 0 matches query 0 exactly (cosine 1), the others are opposite (cosine -1)
+    k[:, 1:] = -q[:, :1]
+    bare = nn.Attention("similarity", key_strength=False)
+    bound = np.e**2 / (np.e**2 + TK - 1)
+    np.testing.assert_allclose(bare(Tensor(q), Tensor(k), Tensor(v))[1].data[:, 0, 0], bound, rtol=1e-6)
+    strong = nn.Attention("similarity", query_dim=DQ)
+    strong.score.b_beta.data[...] = 20.0  # beta = 20
+    assert strong(Tensor(q), Tensor(k), Tensor(v))[1].data[:, 0, 0].min() > 0.99
+
+
+def test_temperature_divides_the_energies_and_is_off_by_default(rng):
+    q, k, v = _qkv(rng)
+    att = nn.Attention("activated_general", query_dim=DQ, key_dim=DK)
+    assert att.temperature is None
+    _randomise(att, rng)
+    e = att.score(Tensor(q), Tensor(k)).data
+    assert np.abs(e).max() <= 1  # tanh: bounded
+    hot = nn.Attention("activated_general", query_dim=DQ, key_dim=DK, temperature=0.1)
+    hot.load_state_dict(att.state_dict())
+    e10 = np.exp(e / 0.1 - (e / 0.1).max(-1, keepdims=True))
+    np.testing.assert_allclose(
+        hot(Tensor(q), Tensor(k), Tensor(v))[1].data, e10 / e10.sum(-1, keepdims=True), rtol=1e-9
+    )
+    assert "temperature=0.1" in repr(hot)
+
+
+def test_temperature_gradcheck(gradcheck_module, rng):
+    att = nn.Attention("activated_general", query_dim=DQ, key_dim=DK, temperature=0.25)
+    _randomise(att, rng)
+    gradcheck_module(att, lambda q, k, v: att(q, k, v), *_qkv(rng))
+
+
+def test_score_options_are_checked():
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        nn.Attention("dot", temperature=0)
+    with pytest.raises(ValueError, match="'dot'.*unknown option key_strength"):
+        nn.Attention("dot", key_strength=False)
+    with pytest.raises(ValueError, match="similarity.*needs query_dim"):
+        nn.Attention("similarity")
 
 
 def test_location_scores_ignore_the_keys(rng):

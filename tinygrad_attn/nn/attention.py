@@ -16,6 +16,8 @@ Adding an eleventh score is one class:
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from ..creation import where
@@ -83,17 +85,40 @@ class Score(Module):
 
 @register_score("similarity")
 class SimilarityScore(Score):
-    """cos(q, k) = q k / (|q| |k|)  (Graves et al. 2014, Neural Turing Machines); no parameters."""
+    """beta(q) cos(q, k): cosine similarity times the key strength  (Graves et al. 2014, Neural Turing Machines).
 
-    def __init__(self, eps: float = 1e-8, **unused):
+    The NTM's content addressing is softmax_i(beta K(k, M_i)) with K the cosine and beta > 0 the
+    key strength, emitted by the controller with the key. Here the query plays the controller:
+    beta = softplus(q w + b), w (Dq,), b (1,), starting near 1 (b = log(e - 1), w small), so an
+    untrained layer is plain cosine. A cosine alone lies in [-1, 1]: over Tk keys its softmax can
+    put at most e^2 / (e^2 + Tk - 1) on one key (20 % over 29 keys), which is why the key strength
+    exists. key_strength=False gives the bare cosine (no parameters; query_dim not needed).
+    """
+
+    def __init__(self, query_dim=None, key_strength: bool = True, eps: float = 1e-8, **unused):
         super().__init__()
         self.eps = eps
+        self.key_strength = key_strength
+        if key_strength:
+            _need("similarity", query_dim=query_dim)
+            self.w_beta = init_normal((query_dim,), 0.01 / np.sqrt(query_dim))
+            self.b_beta = init_zeros((1,))
+            self.b_beta.data[...] = np.log(np.e - 1)  # softplus(b) = 1
+
+    def strength(self, q):
+        """Key strength beta = softplus(q w + b) > 0: q (N, Tq, Dq) -> (N, Tq, 1)."""
+        z = (q @ self.w_beta).reshape(*q.shape[:-1], 1) + self.b_beta
+        return z.relu() + ((-z.abs()).exp() + 1).log()  # softplus without overflow
 
     def forward(self, q, k):
         _same_dims("similarity", q, k)
         qn = q / ((q * q).sum(axis=-1, keepdims=True) + self.eps).sqrt()
         kn = k / ((k * k).sum(axis=-1, keepdims=True) + self.eps).sqrt()
-        return qn @ _keys_T(kn)
+        cos = qn @ _keys_T(kn)  # (N, Tq, Tk) in [-1, 1]
+        return cos * self.strength(q) if self.key_strength else cos
+
+    def extra_repr(self):
+        return "similarity" + ("" if self.key_strength else ", key_strength=False")
 
 
 @register_score("dot")
@@ -286,7 +311,13 @@ class Attention(Module):
     (N, Dv) and (N, Tk) for a 2-d query. `mask` is boolean, broadcastable to (N, Tq, Tk), True
     where attending is allowed; masked keys get weight exactly 0. `score` is a name in SCORES
     (see `register_score`); parameterised scores need query_dim and key_dim (hidden_dim defaults
-    to key_dim; location needs max_len).
+    to key_dim; location needs max_len). Other keywords go to the score (`key_strength=False` for
+    a bare cosine `similarity`).
+
+    `temperature` (off by default, as in every source of Table 3) divides the energies before the
+    softmax: softmax(score / temperature). A bounded score (the tanh of `activated_general`, the
+    bare cosine) gives energies in [-1, 1], and a softmax over them cannot put more than
+    e^2 / (e^2 + Tk - 1) on one key; a temperature below 1 widens that range.
     """
 
     def __init__(
@@ -297,14 +328,28 @@ class Attention(Module):
         hidden_dim: int | None = None,
         activation="tanh",
         max_len: int | None = None,
+        temperature: float | None = None,
+        **score_options,
     ):
         super().__init__()
+        if temperature is not None and not temperature > 0:
+            raise ValueError(f"Attention: temperature must be > 0, got {temperature}")
         if score not in SCORES:
             raise ValueError(f"Attention: unknown score {score!r}; choose from {', '.join(SCORES)}")
         key_dim = key_dim if key_dim is not None else query_dim
+        named = inspect.signature(SCORES[score].__init__).parameters
+        for k in score_options:
+            if k not in named:
+                raise ValueError(f"Attention(score={score!r}): unknown option {k}")
         self.score_name = score
+        self.temperature = temperature
         self.score = SCORES[score](
-            query_dim=query_dim, key_dim=key_dim, hidden_dim=hidden_dim, activation=activation, max_len=max_len
+            query_dim=query_dim,
+            key_dim=key_dim,
+            hidden_dim=hidden_dim,
+            activation=activation,
+            max_len=max_len,
+            **score_options,
         )
 
     def forward(self, query: Tensor, keys: Tensor, values: Tensor, mask=None):
@@ -322,6 +367,8 @@ class Attention(Module):
                 "batch sizes and key/value lengths must agree"
             )
         scores = self.score(query, keys)  # (N, Tq, Tk)
+        if self.temperature is not None:
+            scores = scores * float(1 / self.temperature)  # a Python float keeps the dtype
         if single and mask is not None:
             mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
             if mask.ndim == 2:  # (N, Tk) for a single query
@@ -334,4 +381,5 @@ class Attention(Module):
         return context, weights
 
     def extra_repr(self):
-        return f"score={self.score_name!r}"
+        t = "" if self.temperature is None else f", temperature={self.temperature}"
+        return f"score={self.score_name!r}{t}"
