@@ -5,11 +5,12 @@
 the backward pass. `viz.plots` holds the matplotlib figures (imported on first use).
 """
 
+from .explore import Explorer, explore
 from .frames import frames
 from .graph import Graph, draw, draw_gradcheck_failure
 from .render import RenderError
 
-__all__ = ["Graph", "RenderError", "draw", "draw_gradcheck_failure", "frames", "plots"]
+__all__ = ["Explorer", "Graph", "RenderError", "draw", "draw_gradcheck_failure", "explore", "frames", "plots"]
 
 
 def __getattr__(name):

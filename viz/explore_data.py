@@ -1,0 +1,446 @@
+"""The explorer's numbers: a backward record and a drawing turned into plain JSON-able data.
+
+Everything the page shows at step k is computed here from the record (`ta.record_backward()`),
+never from the final `.grad`: a node's colour and label change only at the steps where a
+gradient reaches it, so the page can show step k without anything of steps after k.
+Arrays are summarised (shape, min, max, mean, norm) with at most `max_values` numbers each.
+"""
+
+from __future__ import annotations
+
+import bisect
+import inspect
+import math
+import re
+
+import numpy as np
+
+from . import colors
+from .model import fmt
+
+ELEMENTWISE_MODULE = "tinygrad_attn.ops.elementwise"  # ops whose Jacobian is diagonal (same-shape input)
+SMALL = 8  # arrays up to this size are written out in full in the arithmetic
+STEP_SCOPE = re.compile(r"^t=(\d+)$")
+PREFIX = "tg-"  # DOM id of a drawn node: PREFIX + its DOT name
+
+
+def dom(node_id):
+    """The page's DOM id for a drawing's node id (None stays None)."""
+    return None if node_id is None else PREFIX + node_id
+
+
+def nums(a, cap=None) -> list:
+    """The first `cap` values of `a` (flattened) rounded to 7 significant digits; NaN/Inf as strings for JS."""
+    flat = np.asarray(a, dtype=np.float64).reshape(-1)
+    if cap is not None:
+        flat = flat[:cap]
+    if flat.size <= 32:  # few numbers: plain Python is faster than a dozen numpy calls
+        return [_json_float(float(f"{x:.7g}")) for x in flat.tolist()]
+    finite = np.isfinite(flat)
+    with np.errstate(all="ignore"):
+        k = 6 - np.floor(np.log10(np.abs(np.where(finite & (flat != 0), flat, 1.0))))
+        ok = finite & (np.abs(k) <= 22)  # 10**k is exact: the quotient is the double nearest the decimal
+        up = np.where(k >= 0, 10.0 ** np.clip(k, 0, 22), 1.0)
+        down = np.where(k < 0, 10.0 ** np.clip(-k, 0, 22), 1.0)
+        rounded = np.round(flat * up / down) * down / up
+    out = np.where(ok, rounded, flat).tolist()
+    if not finite.all():
+        out = [_json_float(x) for x in out]
+    return out
+
+
+def _json_float(x: float):
+    return x if math.isfinite(x) else ("NaN" if x != x else ("Infinity" if x > 0 else "-Infinity"))
+
+
+def num(x: float):
+    """One number for JSON (7 significant digits; NaN/Inf as strings)."""
+    return _json_float(float(f"{float(x):.7g}"))
+
+
+def summary(a, cap: int) -> dict:
+    """{s: shape, n: size, min, max, mean, norm, v: first `cap` values} of an array."""
+    a = np.asarray(a)
+    flat = a.astype(np.float64, copy=False).reshape(-1)
+    out = {"s": list(a.shape), "n": int(flat.size), "v": nums(flat, cap)}
+    if flat.size:
+        with np.errstate(all="ignore"):
+            lo, hi, mean, size = nums([flat.min(), flat.max(), flat.mean(), np.sqrt(np.dot(flat, flat))])
+        out.update(min=lo, max=hi, mean=mean, norm=size)
+    return out
+
+
+def norm(a) -> float:
+    return float(np.linalg.norm(np.asarray(a, dtype=np.float64).reshape(-1)))
+
+
+def fill_for(a, scale) -> tuple[str, str, float]:
+    """(fill, text colour, norm) of a gradient on the colour scale (lo, hi) in log10 units."""
+    n = norm(a)
+    if math.isnan(n) or math.isinf(n):
+        fill = colors.BAD_FILL
+    elif n == 0.0:
+        fill = colors.ZERO_FILL
+    else:
+        fill = colors.grad_colour(math.log10(n), *scale)
+    return fill, colors.text_colour(fill), n
+
+
+def grad_text(n: float) -> str:
+    if math.isnan(n) or math.isinf(n):
+        return "|grad| NaN" if math.isnan(n) else "|grad| Inf"
+    return "|grad| = 0" if n == 0.0 else f"|grad| {fmt(n)}"
+
+
+# ---- the backward rule of an op, as source text ----------------------------------------------
+def rule_of(cls) -> dict:
+    """{name, doc, src}: the op's docstring and the source of its backward (and vjp, if it has its own)."""
+    doc = inspect.getdoc(cls) or ""
+    parts = []
+    for meth in ("backward", "vjp"):
+        fn = cls.__dict__.get(meth)
+        if fn is None:
+            continue
+        try:
+            parts.append(inspect.getsource(fn))
+        except (OSError, TypeError):
+            parts.append(f"# source of {cls.__name__}.{meth} is not available (defined interactively?)\n")
+    if not parts:
+        for base in cls.__mro__[1:]:  # inherited rule: show where it comes from
+            if "backward" in base.__dict__:
+                parts.append(f"# {cls.__name__} inherits backward from {base.__name__}\n")
+                break
+    return {"name": cls.__name__, "doc": doc, "src": inspect.cleandoc("\n".join(parts)) if parts else ""}
+
+
+# ---- the local derivative of one input ------------------------------------------------------
+def local(fn, g, c, cap):
+    """(kind, local derivative summary or None) of contribution `c` to one input given incoming `g`.
+
+    "scalar": one number in, one out, so c / g is the derivative; "elementwise": an elementwise
+    op with an input of the output's shape, so c / g is the diagonal of the Jacobian; "reduced":
+    elementwise but the input was broadcast (its gradient is summed back to its shape);
+    "other": only norms (and the gain ||c|| / ||g||) describe the step.
+    """
+    g = np.asarray(g, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    elementwise = type(fn).__module__ == ELEMENTWISE_MODULE
+    if g.size == 1 and c.size == 1:
+        kind = "scalar"
+    elif elementwise and c.shape == g.shape:
+        kind = "elementwise"
+    else:
+        return ("reduced" if elementwise else "other"), None
+    with np.errstate(all="ignore"):
+        d = np.where(g != 0, c / np.where(g != 0, g, 1.0), np.nan)  # NaN: not readable where g = 0
+    return kind, summary(d.reshape(c.shape), cap)
+
+
+# ---- time steps and attention ------------------------------------------------------------------
+def time_key(scope: str):
+    """(group, t) of the deepest `t=N` scope on a path, or None: "rho=1/t=3/gate" -> ("rho=1", 3)."""
+    parts = scope.split("/") if scope else []
+    for k in range(len(parts), 0, -1):
+        m = STEP_SCOPE.match(parts[k - 1])
+        if m:
+            return "/".join(parts[: k - 1]), int(m.group(1))
+    return None
+
+
+def time_strip(steps) -> list[dict]:
+    """Per group of time steps: for each t, the step of the last state computed in that scope.
+
+    "Last" is the node created last inside the t=N scope (its output is h_t); its gradient is
+    ||dL/dh_t||.
+    """
+    last = {}
+    for s in steps:
+        key = time_key(s.scope)
+        if key is None:
+            continue
+        prev = last.get((s.run, key))
+        if prev is None or s.fn.seq > prev.fn.seq:
+            last[(s.run, key)] = s
+    groups: dict[tuple, list] = {}
+    for (run, (group, t)), s in last.items():
+        groups.setdefault((run, group), []).append({"t": t, "step": s.index, "name": s.tensor.name or s.op})
+    out = []
+    for (run, group), items in groups.items():
+        items.sort(key=lambda d: d["t"])
+        label = group + (f" (run {run + 1})" if run else "")
+        out.append({"group": label, "scope": group, "run": run, "items": items})
+    return out
+
+
+def attention_steps(steps, cap: int, limit: int = 24) -> list[dict]:
+    """Softmax steps inside an `attention` scope: their weights (the softmax output) and step index."""
+    out = []
+    for s in steps:
+        if s.op == "Softmax" and "attention" in s.scope.lower():
+            out.append({"step": s.index, "label": s.scope, "w": summary(s.tensor.data, cap)})
+            if len(out) >= limit:
+                break
+    return out
+
+
+# ---- which element of the drawing shows which tensor ---------------------------------------
+class Elements:
+    """Model node ids of the drawing for each tensor (its box, its op, copies of shared leaves, summaries)."""
+
+    def __init__(self, graph, root, consumer_scopes, constants=True):
+        model = graph.model
+        by_id = {n.id: n for n in model.nodes}
+        kind = {n.id: n.kind for n in model.nodes}
+        self.box = {id(n.tensor): n.id for n in model.nodes if n.kind == "tensor" and n.tensor is not None}
+        self.op = {}  # id(tensor) -> its op node
+        made_by = {}  # op node -> output tensor
+        for e in model.edges:
+            if kind.get(e.src) == "op" and kind.get(e.dst) == "tensor":
+                self.op[id(by_id[e.dst].tensor)] = e.src
+                made_by[e.src] = by_id[e.dst].tensor
+        self.copies = {}  # id(leaf) -> [ref node ids]
+        for e in model.edges:
+            if kind.get(e.src) == "ref" and e.dst in made_by:
+                for p in made_by[e.dst].op.inputs:
+                    main = self.box.get(id(p))
+                    if main is not None and by_id[main].label[:1] == by_id[e.src].label[:1]:
+                        self.copies.setdefault(id(p), []).append(e.src)
+                        break
+        self.summaries = [(getattr(n, "summary_of", "") or "", n.id) for n in model.nodes if n.kind == "summary"]
+        self.summary_at = {path: node_id for path, node_id in self.summaries if path}
+        self.consumer_scopes = consumer_scopes
+        self.runs = self._runs(model, root, constants) if self.summaries else {}
+
+    def _runs(self, model, root, constants):
+        """Node of each tensor when the graph was cut into runs "nodes a-b" of its node list (no scopes).
+
+        The node list then is the walk order, an op's node just before its output's (as `viz.model.build`).
+        """
+        spans = [re.fullmatch(r"nodes (\d+)-(\d+)", path) for path, _ in self.summaries]
+        if not spans or not all(spans) or model.clusters:
+            return {}
+        from .model import walk
+
+        starts = sorted((int(m.group(1)), int(m.group(2)), node_id) for m, (_, node_id) in zip(spans, self.summaries))
+        firsts = [a for a, _, _ in starts]
+        out, k = {}, 0
+        for t in walk(root):
+            if not constants and t.op is None and not t.requires_grad and t is not root:
+                continue  # not drawn
+            k += t.op is not None
+            j = bisect.bisect_right(firsts, k) - 1
+            if j >= 0 and k <= starts[j][1]:
+                out[id(t)] = starts[j][2]
+            k += 1
+        return out
+
+    def scope_of(self, t) -> str:
+        if t.op is not None:
+            return t.op.scope
+        parts = [s.split("/") if s else [] for s in self.consumer_scopes.get(id(t), [""])]
+        common = parts[0]
+        for p in parts[1:]:
+            k = 0
+            while k < min(len(common), len(p)) and common[k] == p[k]:
+                k += 1
+            common = common[:k]
+        return "/".join(common)
+
+    def main(self, t):
+        """The node standing for `t`: its box, or the summary holding it, or None."""
+        found = self.box.get(id(t))
+        if found is not None:
+            return found
+        if id(t) in self.runs:
+            return self.runs[id(t)]
+        parts = self.scope_of(t).split("/")
+        for k in range(len(parts), 0, -1):  # the deepest collapsed cluster holding its scope
+            found = self.summary_at.get("/".join(parts[:k]))
+            if found is not None:
+                return found
+        return None
+
+
+# ---- the data of the page -----------------------------------------------------------------------
+def page_data(rec, graph, root, max_values: int = 256, title: str = "", constants: bool = True) -> dict:
+    """Everything the page shows, per step and per drawn node, from the record (see module docstring).
+
+    graph: `viz.draw(root, constants=constants)`, the picture the page shows.
+    """
+    steps = rec.steps
+    big = len(steps) > 300
+    cap_c = 16 if big else max_values  # contributions and running sums: fewer numbers on big graphs
+    scale = tuple(graph.scale)
+    consumer_scopes, arrivals = {}, {}
+    for s in steps:
+        for i, p in enumerate(s.inputs):
+            consumer_scopes.setdefault(id(p), []).append(s.scope)
+            if s.contributions[i] is not None:
+                arrivals.setdefault((id(p), s.run), []).append((s.index, i))
+    elements = Elements(graph, root, consumer_scopes, constants)
+
+    tensors, tobjs, tindex = [], [], {}
+    rules, rindex = [], {}
+
+    def rule(fn):
+        cls = type(fn)
+        if cls not in rindex:
+            rindex[cls] = len(rules)
+            rules.append(rule_of(cls))
+        return rindex[cls]
+
+    def tensor(t):
+        if id(t) not in tindex:
+            tindex[id(t)] = len(tensors)
+            tobjs.append(t)
+            fn = t.op
+            name = t.name or (f"{fn.name} output" if fn is not None else ("leaf" if t.requires_grad else "const"))
+            tensors.append(
+                {
+                    "name": str(name),
+                    "dtype": str(t.data.dtype),
+                    "value": summary(t.data, max_values),
+                    "leaf": fn is None,
+                    "rg": bool(t.requires_grad),
+                    "rule": rule(fn) if fn is not None else None,
+                    "scope": elements.scope_of(t),
+                }
+            )
+        return tindex[id(t)]
+
+    for n in graph.model.nodes:
+        if n.kind == "tensor" and n.tensor is not None:
+            tensor(n.tensor)
+    running = _running(steps, arrivals, scale, cap_c)
+    out_steps = [_step(s, tensor, rule, elements, arrivals, running, cap_c, max_values) for s in steps]
+    events: dict[int, list] = {}  # tensor index -> [[step, fill, text colour, label, norm]]
+    for s in steps:  # a non-leaf tensor is coloured when its summed gradient arrives (its own step)
+        fill, tc, n = fill_for(s.grad, scale)
+        events.setdefault(tensor(s.tensor), []).append([s.index, fill, tc, grad_text(n), num(n)])
+    for key, arr in arrivals.items():  # a leaf fills up, contribution by contribution
+        t = steps[arr[0][0]].inputs[arr[0][1]]
+        if t.op is not None:
+            continue
+        for k, ((si, _), (_, fill, tc, n)) in enumerate(zip(arr, running[key])):
+            text = grad_text(n) + ("" if k == len(arr) - 1 else " so far")
+            events.setdefault(tensor(t), []).append([si, fill, tc, text, num(n)])
+    for evs in events.values():
+        evs.sort(key=lambda e: e[0])
+    strip = time_strip(steps)
+    bars = {}  # (run, group, t) -> [group index, item index]
+    for gi, grp in enumerate(strip):  # each bar: its colour; each step: the bar of its time step
+        for ii, item in enumerate(grp["items"]):
+            fill, _, n = fill_for(steps[item["step"]].grad, scale)
+            item.update(g=gi, i=ii, fill=fill, norm=num(n))
+            bars[(grp["run"], grp.get("scope", ""), item["t"])] = [gi, ii]
+    for s, d in zip(steps, out_steps):
+        key = time_key(s.scope)
+        if key is not None:
+            d["tk"] = bars.get((s.run, *key))
+    return {
+        "title": title,
+        "scale": [num(scale[0]), num(scale[1])],
+        "pending": {"fill": colors.PLAIN_FILL, "text": "#666666", "stroke": "#999999"},
+        "tensors": tensors,
+        "steps": out_steps,
+        "nodes": {dom(k): v for k, v in _nodes(graph, elements, tobjs, tindex, events, steps, scale).items()},
+        "rules": rules,
+        "strip": strip,
+        "attention": attention_steps(steps, max_values),
+    }
+
+
+def _running(steps, arrivals, scale, cap):
+    """Per (tensor, run): after each contribution, (summary of the sum so far or None, fill, text colour, norm)."""
+    out = {}
+    for key, arr in arrivals.items():
+        total, rows = None, []
+        for si, i in arr:
+            c = steps[si].contributions[i]
+            total = c if total is None else total + c  # in recorded order: exactly the engine's sum
+            fill, tc, n = fill_for(total, scale)
+            rows.append((summary(total, cap) if len(arr) > 1 else None, fill, tc, n))
+        out[key] = rows
+    return out
+
+
+def _step(s, tensor, rule, elements, arrivals, running, cap_c, cap_g):
+    """One step: where it is drawn, the gradient that arrived (and its parts), and per input the contribution."""
+    t = s.tensor
+    before = [a for a in arrivals.get((id(t), s.run), []) if a[0] < s.index]
+    ins = []
+    for i, (p, c) in enumerate(zip(s.inputs, s.contributions)):
+        entry = {"t": tensor(p), "c": None}
+        if c is not None:
+            kind, d = local(s.fn, s.grad, c, cap_c)
+            key = (id(p), s.run)
+            arr = arrivals[key]
+            k = bisect.bisect_left(arr, (s.index, i))
+            entry.update(c=summary(c, cap_c), kind=kind, d=d, k=k + 1, n=len(arr))
+            if k:  # earlier contributions to the same input: the running sum
+                entry["prev"] = [list(a) for a in arr[max(0, k - 3) : k]]
+                entry["cum"] = running[key][k][0]
+        ins.append(entry)
+    return {
+        "id": dom(elements.main(t)),
+        "op": s.op,
+        "opId": dom(elements.op.get(id(t))),
+        "scope": s.scope,
+        "run": s.run,
+        "t": tensor(t),
+        "rule": rule(s.fn),
+        "g": summary(s.grad, cap_g),
+        "parts": [list(a) for a in before[-6:]],
+        "nparts": len(before),
+        "ins": ins,
+    }
+
+
+def _nodes(graph, elements, tobjs, tindex, events, steps, scale) -> dict:
+    """Per drawn node: its kind, the tensors it shows and its colour events in step order."""
+    out = {}
+    for n in graph.model.nodes:
+        if n.kind == "tensor" and n.tensor is not None:
+            ti = tindex[id(n.tensor)]
+            out[n.id] = {"k": "tensor", "t": [ti], "ev": events.get(ti, [])}
+    for s in steps:
+        op_id = elements.op.get(id(s.tensor))
+        if op_id is not None:
+            out.setdefault(op_id, {"k": "op", "t": [tindex[id(s.tensor)]], "s": []})["s"].append(s.index)
+    for leaf_key, refs in elements.copies.items():
+        ti = tindex.get(leaf_key)
+        for r in refs:
+            out[r] = {"k": "ref", "t": [ti] if ti is not None else [], "ev": events.get(ti, [])}
+    members: dict[str, list[int]] = {}
+    for ti, t in enumerate(tobjs):
+        if id(t) not in elements.box:
+            holder = elements.main(t)
+            if holder is not None and holder not in out:
+                members.setdefault(holder, []).append(ti)
+    for holder, tis in members.items():
+        out[holder] = {"k": "summary", "t": tis, "ev": _summary_events(tis, events, scale)}
+    return out
+
+
+def _summary_events(tis, events, scale):
+    """A summary shows the largest |grad| among its tensors so far (NaN/Inf if any is)."""
+    merged = sorted((e[0], ti, e[4]) for ti in tis for e in events.get(ti, []))
+    latest, out = {}, []
+    for step, ti, n in merged:
+        latest[ti] = float(n) if not isinstance(n, str) else float(n.replace("Infinity", "inf"))
+        vals = list(latest.values())
+        bad = any(math.isnan(v) or math.isinf(v) for v in vals)
+        top = math.nan if bad else max(vals)
+        if bad:
+            fill = colors.BAD_FILL
+        elif top == 0.0:
+            fill = colors.ZERO_FILL
+        else:
+            fill = colors.grad_colour(math.log10(top), *scale)
+        text = "max |grad| NaN/Inf" if bad else f"max |grad| {fmt(top)}"
+        ev = [step, fill, colors.text_colour(fill), text, num(top)]
+        if out and out[-1][0] == step:
+            out[-1] = ev
+        else:
+            out.append(ev)
+    return out
