@@ -1,0 +1,297 @@
+"""The explorer page in a real browser: headless Chromium driven by selenium (one session for the module).
+
+Skipped when Chromium, chromedriver or selenium is missing, unless TINYGRAD_ATTN_REQUIRE_BROWSER=1
+(as in CI), where a missing browser is a failure.
+"""
+
+import os
+import re
+import shutil
+import tempfile
+
+import numpy as np
+import pytest
+
+import viz
+from tinygrad_attn import Tensor, analysis
+
+NUMBER = r"(-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|NaN|-?Inf)"
+REQUIRED = os.environ.get("TINYGRAD_ATTN_REQUIRE_BROWSER") == "1"
+
+
+def _missing():
+    """Why no browser session can start here (None when it can)."""
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install selenium)"
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        return "no Chromium (apt-get install chromium chromium-driver)"
+    if not shutil.which("chromedriver"):
+        return "no chromedriver (apt-get install chromium-driver)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    why = _missing()
+    if why:
+        if REQUIRED:
+            pytest.fail(f"TINYGRAD_ATTN_REQUIRE_BROWSER=1 but {why}")
+        pytest.skip(why)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="tg-chromium-")
+    opts = Options()
+    opts.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,900",
+                f"--user-data-dir={profile}"):  # fmt: skip
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=opts, service=Service(shutil.which("chromedriver")))
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd(  # the network is off: a page that needs it breaks
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def pq():
+    x = Tensor(0.5, requires_grad=True, name="x", dtype=np.float64)
+    q = x * 3
+    q.name = "q"
+    p = x * 2
+    p.name = "p"
+    out = (p + q).tanh()
+    out.name = "out"
+    return out, x, p, q
+
+
+def chain(n=12):
+    x = Tensor(1.0, requires_grad=True, name="x", dtype=np.float64)
+    h = x
+    for k in range(1, n + 1):
+        h = h.tanh()
+        h.name = f"h_{k}"
+    return h, x
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """Three pages and their explorers: p/q, the 12-step tanh chain, a 6-step RNN."""
+    folder = tmp_path_factory.mktemp("explore")
+    out, x, p, q = pq()
+    h, hx = chain()
+    loss, hs, params = analysis.unroll_tanh_rnn(T=6, H=4, seed=0)
+    made = {"pq": (viz.explore(out), dict(x=x, p=p, q=q)), "chain": (viz.explore(h), dict(x=hx))}
+    made["rnn"] = (viz.explore(loss), dict(hs=hs, **params))
+    return {k: (e.save(folder / f"{k}.html"), e, t) for k, (e, t) in made.items()}
+
+
+def load(browser, pages, name):
+    path, page, tensors = pages[name]
+    browser.get("file://" + os.path.abspath(path))
+    return page, tensors
+
+
+def js(browser, code, *args):
+    return browser.execute_script(code, *args)
+
+
+def explain(browser):
+    return browser.find_element("id", "explain").text
+
+
+def errors(browser):
+    return [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+
+
+def floats(text):
+    return [float(v.replace("Inf", "inf")) for v in re.findall(NUMBER, text)]
+
+
+def test_the_page_lists_the_records_steps_in_order_p_before_q(browser, pages):
+    page, t = load(browser, pages, "pq")
+    steps = js(browser, "return window.tinygradAttn.steps")
+    assert [(s["id"], s["op"]) for s in steps] == page.steps
+    assert [s["op"] for s in steps] == [s.op for s in page.record.steps]
+    drawn = {f"tg-{n.id}": n.tensor for n in page.graph.nodes if n.kind == "tensor"}
+    order = [drawn[s["id"]] for s in steps]
+    assert order.index(t["p"]) < order.index(t["q"])  # the engine runs p (created later) first
+    for k, s in enumerate(steps):
+        assert js(browser, "return window.tinygradAttn.show(arguments[0])", k) == s["id"]
+        assert js(browser, "return window.tinygradAttn.current()") == s["id"]
+        assert "tg-cur" in browser.find_element("id", s["id"]).get_attribute("class")
+    assert errors(browser) == []
+
+
+def test_explain_writes_the_multiplication_of_each_scalar_step(browser, pages):
+    page, _ = load(browser, pages, "chain")
+    for k, s in enumerate(page.record.steps):
+        js(browser, "window.tinygradAttn.show(arguments[0])", k)
+        text = explain(browser)
+        (c,) = s.contributions
+        g, c = float(s.grad), float(c)
+        head = re.search(rf"dL/d{s.tensor.name} = {NUMBER}", text)
+        assert float(head.group(1)) == pytest.approx(g, rel=5e-3)
+        a, b, r = map(float, re.search(rf"{NUMBER} × {NUMBER} = {NUMBER}", text).groups())
+        assert (a, b, r) == pytest.approx((g, c / g, c), rel=5e-3)
+        assert b == pytest.approx(1 - float(s.tensor.data) ** 2, rel=5e-3)  # tanh' = 1 - out^2
+    assert errors(browser) == []
+
+
+def test_explain_writes_the_fan_out_sum(browser, pages):
+    page, t = load(browser, pages, "pq")
+    rec = page.record
+    parts = [float(c) for _, _, c in rec.contributions_to(t["x"])]
+    last = [s.index for s, _, _ in rec.contributions_to(t["x"])][-1]
+    js(browser, "window.tinygradAttn.show(arguments[0])", last)
+    m = re.search(rf"dL/dx = {NUMBER} \+ {NUMBER} = {NUMBER}", explain(browser))
+    assert m, explain(browser)
+    a, b, total = map(float, m.groups())
+    assert (a, b) == pytest.approx(parts, rel=5e-3)
+    assert total == pytest.approx(float(rec.grad_of(t["x"])), rel=5e-3)
+    js(browser, "window.tinygradAttn.show(arguments[0])", last - 1)  # one step earlier: only the first part
+    assert "first of 2 contributions to x" in explain(browser) and "dL/dx =" not in explain(browser)
+
+
+def test_explain_writes_elementwise_vectors_and_matrix_gains(browser, pages):
+    page, _ = load(browser, pages, "rnn")
+    steps = page.record.steps
+    tanh = next(s for s in steps[1:] if s.op == "Tanh")
+    js(browser, "window.tinygradAttn.show(arguments[0])", tanh.index)
+    lists = re.findall(r"\[([^\]]*)\] ⊙ \[([^\]]*)\] = \[([^\]]*)\]", explain(browser))
+    (g, d, c), *_ = lists
+    np.testing.assert_allclose(floats(g), tanh.grad.ravel(), rtol=5e-3)
+    np.testing.assert_allclose(floats(d), (1 - tanh.tensor.data**2).ravel(), rtol=5e-3)
+    np.testing.assert_allclose(floats(c), tanh.contributions[0].ravel(), rtol=5e-3)
+    mm = next(s for s in steps if s.op == "MatMul" and s.contributions[1] is not None)
+    js(browser, "window.tinygradAttn.show(arguments[0])", mm.index)
+    gains = re.findall(rf"\|\|incoming\|\| {NUMBER} -> \|\|contribution\|\| {NUMBER};  gain {NUMBER}", explain(browser))
+    norm_g = np.linalg.norm(mm.grad)
+    for (gi, ci, gain), c in zip(gains, [c for c in mm.contributions if c is not None]):
+        assert (float(gi), float(ci)) == pytest.approx((norm_g, np.linalg.norm(c)), rel=5e-3)
+        assert float(gain) == pytest.approx(np.linalg.norm(c) / norm_g, rel=5e-3)
+    assert len(gains) == sum(c is not None for c in mm.contributions)
+    assert errors(browser) == []
+
+
+def test_nodes_not_reached_yet_stay_blank(browser, pages):
+    page, _ = load(browser, pages, "chain")
+    n = len(page.steps)
+    for k in (0, 5, n - 1):
+        js(browser, "window.tinygradAttn.show(arguments[0])", k)
+        for j, (node_id, _) in enumerate(page.steps):
+            fill, line = js(
+                browser,
+                "const g = document.getElementById(arguments[0]);"
+                "const t = Array.from(g.querySelectorAll('text')).map(e => e.textContent);"
+                "return [g.querySelector('path, polygon').getAttribute('fill'), t[t.length - 1]];",
+                node_id,
+            )
+            if j > k:
+                assert (fill, line) == ("#ffffff", "|grad| pending")
+            else:
+                assert fill != "#ffffff" and line == f"|grad| {float(np.linalg.norm(page.record.steps[j].grad)):.3g}"
+    js(browser, "window.tinygradAttn.show(0)")
+    svg_text = js(browser, "return document.querySelector('#graph svg').textContent")
+    later = {f"{float(s.grad):.3g}" for s in page.record.steps[1:]} - {"1"}
+    assert not [v for v in later if f"|grad| {v}" in svg_text]  # no future gradient anywhere in the picture
+
+
+def test_hover_shows_value_and_gradient_statistics(browser, pages):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    page, t = load(browser, pages, "pq")
+    x_id = "tg-" + page.graph.node_for(t["x"]).id
+
+    def hover():
+        ActionChains(browser).move_to_element(browser.find_element("id", "pos")).perform()
+        ActionChains(browser).move_to_element(browser.find_element("id", x_id)).perform()
+        tip = browser.find_element("id", "tip")
+        assert tip.is_displayed()
+        return " ".join(tip.text.split())
+
+    text = hover()
+    assert "x () float64" in text and "value: min 0.5 max 0.5 mean 0.5 norm 0.5" in text
+    assert "gradient: not reached yet" in text
+    js(browser, "window.tinygradAttn.show(arguments[0])", len(page.steps) - 1)
+    text = hover()
+    g = float(page.record.grad_of(t["x"]))
+    assert f"gradient: min {g:.3g} max {g:.3g}" in text and "all 2 contributions" in text
+    assert errors(browser) == []
+
+
+def test_click_shows_heatmaps_and_the_backward_rule(browser, pages):
+    page, t = load(browser, pages, "rnn")
+    h3 = t["hs"][2]
+    node_id = "tg-" + page.graph.node_for(h3).id
+    at = next(s.index for s in page.record.steps if s.tensor is h3)
+    js(browser, "window.tinygradAttn.show(arguments[0])", at)  # the graph pans to h_3
+    browser.find_element("id", node_id).click()
+    details = browser.find_element("id", "details")
+    assert "h_3 (1, 4) float64" in " ".join(details.text.split()) and "def backward" in details.text
+    sizes = js(browser, "return Array.from(document.querySelectorAll('#details canvas')).map(c => [c.width, c.height])")
+    assert len(sizes) == 2 and all(w > 0 and h > 0 for w, h in sizes)  # value and gradient
+    painted = js(
+        browser,
+        "const c = document.querySelector('#details canvas'); const d = c.getContext('2d')"
+        ".getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 0; i < d.length; i += 4)"
+        " if (d[i] !== 255 || d[i + 1] !== 255 || d[i + 2] !== 255) n++; return n;",
+    )
+    assert painted > 0
+    assert errors(browser) == []
+
+
+def test_buttons_slider_and_arrow_keys_step(browser, pages):
+    from selenium.webdriver.common.keys import Keys
+
+    page, _ = load(browser, pages, "chain")
+    step = "return window.tinygradAttn.step()"
+    browser.find_element("id", "next").click()
+    browser.find_element("id", "next").click()
+    assert js(browser, step) == 2
+    browser.find_element("id", "prev").click()
+    assert js(browser, step) == 1
+    browser.find_element("tag name", "body").send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+    assert js(browser, step) == 4
+    browser.find_element("tag name", "body").send_keys(Keys.ARROW_LEFT)
+    assert js(browser, step) == 3
+    js(browser, "const s = document.getElementById('slider'); s.value = 7; s.dispatchEvent(new Event('input'))")
+    assert js(browser, step) == 7 and "step 8 / 12" in browser.find_element("id", "pos").text
+    browser.find_element("id", "last").click()
+    assert js(browser, step) == len(page.steps) - 1
+    assert errors(browser) == []
+
+
+def test_time_strip_is_linked_to_the_graph(browser, pages):
+    page, t = load(browser, pages, "rnn")
+    bars = browser.find_elements("css selector", "#strip rect.bar")
+    assert len(bars) == 6
+    heights = [float(b.get_attribute("height")) for b in bars]
+    js(browser, "window.tinygradAttn.show(arguments[0])", len(page.steps) - 1)
+    heights = [float(b.get_attribute("height")) for b in bars]
+    norms = np.log10([np.linalg.norm(page.record.grad_of(h)) for h in t["hs"]])
+    assert np.argsort(heights).tolist() == np.argsort(norms).tolist()  # log scale: the same order
+    bars[1].click()  # t=2: the step that computed h_2's gradient
+    target = next(s for s in page.record.steps if s.tensor is t["hs"][1])
+    assert js(browser, "return window.tinygradAttn.step()") == target.index
+    assert js(browser, "return window.tinygradAttn.current()") == "tg-" + page.graph.node_for(t["hs"][1]).id
+    titles = js(browser, "return Array.from(document.querySelectorAll('#strip rect title')).map(e => e.textContent)")
+    assert "not reached yet" in titles[0] and "not reached yet" not in titles[1]
+    assert errors(browser) == []
+
+
+def test_pages_load_offline_and_fetch_nothing(browser, pages):
+    for name in pages:
+        load(browser, pages, name)
+        assert js(browser, "return window.tinygradAttn.steps.length") == len(pages[name][1].steps)
+        assert js(browser, "return performance.getEntriesByType('resource').length") == 0
+        assert js(browser, "return document.querySelectorAll('[src], link').length") == 0
+    assert errors(browser) == []
