@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import detect_anomaly, enable_grad, no_grad
+from ..autograd import enable_grad, no_grad, record_sites
+from ..record import record_backward
 from ..tensor import Tensor
 from .graph import check_graph
 from .numeric import numeric_jacobian, tolerances_for, worst
@@ -191,7 +192,7 @@ def _failure(fn, xs, ys, i, j, analytic, numeric, jn, atol, rtol, localize, us, 
             f" but {pn:.8g} by central differences (|diff| {abs(pa - pn):.3g}, atol {atol}, rtol {rtol})"
         )
         info.update(element=tuple(int(k) for k in j), analytic=pa, numeric=pn)
-    node, graph = _localize(fn, xs) if localize or render_path is not None else (None, None)
+    node, graph = _localize(fn, xs, us) if localize or render_path is not None else (None, None)
     if node is not None and localize:
         msg += f"\n  first node whose own backward is wrong: {node.describe()}"
         info.update(op=node.op, site=node.site, input_index=node.input_index)
@@ -200,16 +201,18 @@ def _failure(fn, xs, ys, i, j, analytic, numeric, jn, atol, rtol, localize, us, 
     return GradcheckError(msg, **info)
 
 
-def _localize(fn, xs):
-    """Rebuild fn's graph (recording each node's file:line): (first failing node check or None, (leaves, outputs))."""
+def _localize(fn, xs, us):
+    """Rebuild fn's graph under `record_sites()` and check the nodes its backward reaches, in the engine's order.
+
+    Returns (the first failing NodeCheck or None, (leaves, outputs)).
+    """
     leaves = [Tensor(x.data.copy(), requires_grad=x.requires_grad, name=x.name) for x in xs]
-    try:
-        with enable_grad(), detect_anomaly():
-            ys = _flatten_outputs(fn(*leaves))
-    except FloatingPointError:  # NaN on the way: build without sites
-        with enable_grad():
-            ys = _flatten_outputs(fn(*leaves))
-    report = check_graph(*[y for y in ys if y.requires_grad])
+    with enable_grad(), record_sites():
+        ys = _flatten_outputs(fn(*leaves))
+    pairs = [(y, u) for y, u in zip(ys, us) if y.requires_grad]
+    if not pairs:
+        return None, (leaves, ys)
+    report = check_graph(*[y for y, _ in pairs], grads=[u for _, u in pairs])
     return report.first_failure, (leaves, ys)
 
 
@@ -311,19 +314,21 @@ class _GradOf:
                         argument=i,
                         order=2,
                     )
-                if g is not None and not g.requires_grad and any(a.requires_grad for a in args):
-                    self.dropped = self.dropped or _array_backward(total) or True
                 grads.append(g if g is not None else Tensor(np.zeros(args[i].shape)))
+            lost = any(args[i].grad is not None and not args[i].grad.requires_grad for i in self.diff_idx)
             _zero(leaves)
+            if lost and any(a.requires_grad for a in args):
+                self.dropped = self.dropped or _array_backward(total) or True
+                _zero(leaves)
             return tuple(grads)
 
 
 def _array_backward(root):
-    """'Op (input k) returned ndarray' for the newest node whose backward, given Tensors, returns a non-Tensor."""
-    from .graph import _nodes
-
-    for t in _nodes([root]):
-        fn = t._ctx
+    """'Op's backward returned ndarray for input k' for the first node (in the engine's order) that does so."""
+    with record_backward() as rec:
+        root.backward(create_graph=True)
+    for step in rec.steps:
+        fn, t = step.fn, step.tensor
         g = Tensor(np.ones(t.shape), requires_grad=True)
         try:
             with enable_grad():

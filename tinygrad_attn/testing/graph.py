@@ -1,23 +1,27 @@
 """Check every node of a graph on its own: its backward against finite differences of its own forward.
 
 A composite can be right while one op in it is wrong only where nobody looks; checking each
-node's local rule at the values it saw finds the op itself. `check_graph(y)` walks the graph
-of `y` in backward order (newest node first) and returns a `GraphReport`.
+node's local rule at the values it saw finds the op itself. `check_graph(y)` runs one backward
+inside `ta.record_backward()` and reads the nodes from the record, in the order the engine
+processed them (so the first failure is the first wrong node backprop reached); it re-runs each
+node's forward with the keyword arguments it was made with (`fn.params`) and returns a
+`GraphReport`. Build the graph under `ta.record_sites()` to get each node's file:line.
 """
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..autograd import Function, no_grad
 from ..numeric import sum_to as _sum_to
+from ..record import Record, Step, record_backward
 from ..tensor import Tensor
 from .numeric import numeric_jacobian, step_for, tolerances_for, worst
 
 _JACOBIAN_LIMIT = 20_000  # entries of a local Jacobian worth computing in full for a report
+_COPIED = tuple(s for s in Function.__slots__ if s != "saved")  # what a re-run node takes from the original
 
 
 @dataclass
@@ -35,6 +39,7 @@ class NodeCheck:
     out_element: tuple | None = None
     element: tuple | None = None
     reason: str = ""
+    step: Step | None = field(default=None, repr=False)  # the record's step for this node, when read from one
 
     def describe(self) -> str:
         """One line: the op, where it was created, and the local derivative that disagrees."""
@@ -43,6 +48,8 @@ class NodeCheck:
             return f"{self.op}{where}: not checked ({self.reason})"
         if self.ok:
             return f"{self.op}{where}: input {self.input_index} ok"
+        if self.input_index < 0:
+            return f"{self.op}{where}: {self.reason}"
         if self.analytic is None:
             return f"{self.op}{where}: input {self.input_index}: {self.reason}"
         return (
@@ -53,9 +60,11 @@ class NodeCheck:
 
 @dataclass
 class GraphReport:
-    """Every node's local check, in backward order."""
+    """Every node's local check, in the engine's backward order; `error`: what stopped the backward early."""
 
     checks: list
+    record: Record | None = field(default=None, repr=False)
+    error: str | None = None
 
     @property
     def failures(self):
@@ -67,7 +76,7 @@ class GraphReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and self.error is None
 
     @property
     def first_failure(self):
@@ -75,6 +84,8 @@ class GraphReport:
 
     def __str__(self):
         lines = [f"check_graph: {len(self.checks)} local checks, {len(self.failures)} failed"]
+        if self.error:
+            lines.append(f"  the backward stopped: {self.error}")
         lines += ["  " + c.describe() for c in self.checks if c.ok is not True]
         return "\n".join(lines)
 
@@ -83,55 +94,69 @@ def _idx(j):
     return "" if not j else "[" + ", ".join(str(k) for k in j) + "]"
 
 
-def _nodes(roots):
-    """Non-leaf tensors reachable from `roots`, newest first (the order backward visits them)."""
+def _graph_tensors(roots):
+    """Every tensor of the graphs of `roots` (only to put their `.grad` back after the check's backward)."""
     seen, out, stack = set(), [], list(roots)
     while stack:
         t = stack.pop()
-        if t._ctx is None or id(t) in seen:
+        if id(t) in seen:
             continue
         seen.add(id(t))
         out.append(t)
-        stack.extend(t._ctx.inputs)
-    return sorted(out, key=lambda t: -t._ctx.seq)
+        if t._ctx is not None:
+            stack.extend(t._ctx.inputs)
+    return out
 
 
-def _params(fn, t, arrays):
-    """The keyword parameters the node was made with, or None when they cannot be known.
+def _engine_state_error(e):
+    """A freed graph or an in-place change: the graph cannot be checked, no node is to blame."""
+    return isinstance(e, RuntimeError) and ("second time" in str(e) or "modified in place" in str(e))
 
-    The engine does not keep them yet: an op whose forward takes only arrays needs none; otherwise
-    the defaults are used if re-running with them reproduces the node's output exactly.
+
+def record_graph(roots, grads=None):
+    """Backward from each root (cotangent `grads[i]`, default ones) inside `record_backward()`: (Record, error).
+
+    retain_graph=True, and every `.grad` in the graph is left as it was. A backward that raises
+    part-way is not re-raised: the error text comes back and the record ends at the node that raised.
     """
-    recorded = getattr(fn, "params", None)
-    if recorded is not None:
-        return dict(recorded)
-    sig = inspect.signature(type(fn).forward)
-    extra = [p for p in list(sig.parameters.values())[1:] if p.kind != p.VAR_POSITIONAL]
-    if all(p.default is p.empty and p.kind == p.POSITIONAL_OR_KEYWORD for p in extra):
-        return {}
+    grads = [None] * len(roots) if grads is None else list(grads)
+    saved = [(t, t.grad) for t in _graph_tensors(roots)]
+    error = None
     try:
-        _, out = _run(fn, arrays, {})
-    except Exception:
-        return None
-    same = out.shape == t.shape and np.allclose(out, t.data, rtol=1e-6, atol=1e-6)
-    return {} if same else None
+        with record_backward() as rec:
+            for r, g in zip(roots, grads):
+                r.backward(np.ones_like(r.data) if g is None else g, retain_graph=True)
+    except Exception as e:
+        if _engine_state_error(e):
+            raise RuntimeError(
+                f"check_graph: {e}\n  (record the backward instead: `with ta.record_backward() as rec:"
+                " y.backward()`, then check_graph(rec))"
+            ) from e
+        error = f"{type(e).__name__}: {e}"
+    finally:
+        for t, g in saved:
+            t._grad = g
+    return rec, error
 
 
-def _run(fn, arrays, params):
-    """A fresh copy of node `fn` run forward on `arrays`: (the copy, its float64 output)."""
+def _run(fn, arrays):
+    """A fresh copy of node `fn` run forward on `arrays` with its own params: (the copy, its float64 output)."""
     f = object.__new__(type(fn))
+    for name in _COPIED:  # inputs: some rules ask which inputs need a gradient
+        setattr(f, name, getattr(fn, name, None))
     f.saved = None
-    f.inputs = fn.inputs  # some rules ask which inputs need a gradient
-    return f, np.asarray(f.forward(*arrays, **params), dtype=np.float64)
+    return f, np.asarray(f.forward(*arrays, **fn.params), dtype=np.float64)
 
 
-def _vjp(fn, arrays, params, w, k):
+def _vjp(fn, arrays, w, k):
     """The node's backward for cotangent `w`, input k's part, summed to its shape (float64 array)."""
-    f, out = _run(fn, arrays, params)
-    with no_grad():
-        gs = f.backward(w, list(arrays), out)
-    gs = gs if isinstance(gs, tuple) else (gs,)
-    g = gs[k] if k < len(gs) else None
+    f, out = _run(fn, arrays)
+    with no_grad():  # copies: a rule that writes into its arguments must not change what others read
+        gs = f.backward(w.copy(), [a.copy() for a in arrays], out)
+    gs = tuple(gs) if isinstance(gs, (tuple, list)) else (gs,)
+    if len(gs) != len(arrays):
+        raise ValueError(f"backward returned {len(gs)} gradients for {len(arrays)} inputs")
+    g = gs[k]
     if g is None:
         return np.zeros(arrays[k].shape)
     g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=np.float64)
@@ -145,36 +170,36 @@ def _vjp(fn, arrays, params, w, k):
     return g
 
 
-def check_node(t, *, atol=None, rtol=None, seed=0):
-    """Local checks (one per input that requires grad) of the node that made tensor `t`: a list of NodeCheck."""
-    fn = t._ctx
+def check_node(node, *, atol=None, rtol=None, seed=0):
+    """Local checks (one per input that requires grad) of one node: a list of NodeCheck.
+
+    node: the tensor the node made, or a `Step` of a backward record.
+    """
+    step = node if isinstance(node, Step) else None
+    t = node.tensor if step is not None else node
+    fn = t._ctx if step is None else step.fn
     if fn is None:
         raise ValueError("check_node: tensor is a leaf; it was made by no op")
     dflt_atol, dflt_rtol = tolerances_for(np.float64)
     atol = dflt_atol if atol is None else atol
     rtol = dflt_rtol if rtol is None else rtol
-    ins = fn.inputs
-    arrays = [np.array(p.data, dtype=np.float64) if p.data.dtype.kind == "f" else p.data for p in ins]
-    base = dict(op=fn.name, site=getattr(fn, "site", None), scope=getattr(fn, "scope", ""), tensor=t)
-    params = _params(fn, t, arrays)
-    if params is None:
-        return [NodeCheck(input_index=-1, ok=None, reason="its parameters were not recorded", **base)]
+    arrays = [np.array(p.data, dtype=np.float64) if p.data.dtype.kind == "f" else p.data for p in fn.inputs]
+    base = dict(op=fn.name, site=fn.site, scope=fn.scope, tensor=t, step=step)
     rng = np.random.default_rng(seed)
-    checks = []
-    for k, p in enumerate(ins):
-        if not p.requires_grad or arrays[k].dtype.kind != "f":
-            continue
-        checks.append(_check_input(fn, arrays, params, k, rng, atol, rtol, base))
-    return checks
+    return [
+        _check_input(fn, arrays, k, rng, atol, rtol, base)
+        for k, p in enumerate(fn.inputs)
+        if p.requires_grad and arrays[k].dtype.kind == "f"
+    ]
 
 
-def _check_input(fn, arrays, params, k, rng, atol, rtol, base):
+def _check_input(fn, arrays, k, rng, atol, rtol, base):
     """Projected check <w, J v> vs <J^T w, v> for input k; on a mismatch, the raw Jacobian's worst entry."""
     try:
-        _, out = _run(fn, arrays, params)
+        _, out = _run(fn, arrays)
         w = rng.standard_normal(out.shape)
         v = rng.standard_normal(arrays[k].shape)
-        analytic = float((_vjp(fn, arrays, params, w, k) * v).sum())
+        analytic = float((_vjp(fn, arrays, w, k) * v).sum())
     except Exception as e:  # a rule that cannot even run on its own inputs is wrong
         return NodeCheck(input_index=k, ok=False, reason=f"{type(e).__name__}: {e}", **base)
     h = step_for(np.float64) * max(1.0, float(np.abs(arrays[k]).max(initial=0.0)))
@@ -182,14 +207,14 @@ def _check_input(fn, arrays, params, k, rng, atol, rtol, base):
     def proj(sign):
         shifted = list(arrays)
         shifted[k] = arrays[k] + sign * h * v
-        return float((_run(fn, shifted, params)[1] * w).sum())
+        return float((_run(fn, shifted)[1] * w).sum())
 
     numeric = (proj(1) - proj(-1)) / (2 * h)
     if np.isfinite(analytic) and abs(analytic - numeric) <= atol + rtol * abs(numeric):
         return NodeCheck(input_index=k, ok=True, **base)
     if out.size * arrays[k].size > _JACOBIAN_LIMIT:
         return NodeCheck(input_index=k, ok=False, analytic=analytic, numeric=numeric, reason="projected", **base)
-    ja, jn = local_jacobians(fn, arrays, params, k)
+    ja, jn = local_jacobians(fn, arrays, k)
     (r, c), _ = worst(ja, jn, atol, rtol)
     return NodeCheck(
         input_index=k,
@@ -202,35 +227,52 @@ def _check_input(fn, arrays, params, k, rng, atol, rtol, base):
     )
 
 
-def local_jacobians(fn, arrays, params, k):
+def local_jacobians(fn, arrays, k):
     """(analytic, numeric) Jacobians d out / d in_k of one node, each (out.size, in_k.size)."""
-    _, out = _run(fn, arrays, params)
+    _, out = _run(fn, arrays)
     rows = []
     for r in range(out.size):
         w = np.zeros(out.size)
         w[r] = 1.0
-        rows.append(_vjp(fn, arrays, params, w.reshape(out.shape), k).ravel())
+        rows.append(_vjp(fn, arrays, w.reshape(out.shape), k).ravel())
     analytic = np.stack(rows) if rows else np.zeros((0, arrays[k].size))
     x = np.array(arrays[k])
 
     def f(a):
         shifted = list(arrays)
         shifted[k] = a
-        return _run(fn, shifted, params)[1].ravel()
+        return _run(fn, shifted)[1].ravel()
 
     return analytic, numeric_jacobian(f, x)
 
 
-def check_graph(*roots, atol=None, rtol=None, seed=0) -> GraphReport:
-    """Check the local rule of every node that made `roots` (Tensors), newest first; returns a GraphReport.
+def check_graph(*roots, grads=None, atol=None, rtol=None, seed=0) -> GraphReport:
+    """Check the local rule of every node backprop reaches from `roots`, in backward order; returns a GraphReport.
 
-    Each node's backward is compared with central differences of its own forward at the values
-    it saw (float64). Build the graph under `ta.detect_anomaly()` to get each node's file:line.
+    roots: Tensors (one backward each, cotangent `grads[i]` or ones, graph retained, `.grad` left
+    as it was) or one `Record` of a backward already run. Each node's backward is compared with
+    central differences of its own forward at the values it saw (float64).
     """
-    for r in roots:
-        if not isinstance(r, Tensor):
-            raise TypeError(f"check_graph: expected Tensors, got {type(r).__name__}")
-    checks = []
-    for i, t in enumerate(_nodes(roots)):
-        checks.extend(check_node(t, atol=atol, rtol=rtol, seed=seed + i))
-    return GraphReport(checks)
+    if len(roots) == 1 and isinstance(roots[0], Record):
+        rec, error = roots[0], None
+    else:
+        if not roots:
+            raise TypeError("check_graph: give the output tensor(s) of a graph, or a record")
+        for r in roots:
+            if not isinstance(r, Tensor):
+                raise TypeError(f"check_graph: expected Tensors or a Record, got {type(r).__name__}")
+            if not r.requires_grad:
+                raise ValueError(f"check_graph: a tensor of shape {r.shape} has no graph (requires_grad=False)")
+        rec, error = record_graph(roots, grads)
+    checks, seen = [], set()
+    for i, step in enumerate(rec.steps):
+        if id(step.fn) in seen:  # a node reached again by a later run
+            continue
+        seen.add(id(step.fn))
+        node_checks = check_node(step, atol=atol, rtol=rtol, seed=seed + i)
+        if error is not None and step is rec.steps[-1] and all(c.ok for c in node_checks):
+            # the backward stopped in this node but its rule passes alone (a hook, say): still the node to name
+            why = f"the backward stopped here: {error}"
+            node_checks = [NodeCheck(step.op, step.fn.site, step.scope, -1, False, step.tensor, reason=why, step=step)]
+        checks.extend(node_checks)
+    return GraphReport(checks, rec, error)
