@@ -43,7 +43,13 @@ def test_a_wrong_db_is_caught_exactly_when_the_batch_has_more_than_one_row(dims)
         with pytest.raises(GradcheckError, match=r"params\[1\] of shape") as info:
             check_layer(layer, x)
         err = info.value
-        assert err.argument == "params[1]" and err.analytic == pytest.approx(err.numeric / dims.N, rel=1e-5)
+        # the raw derivative d out[n, j] / d b[j]: 1/N by the mean, 1 truly
+        _, (n, j) = err.output
+        assert err.argument == "params[1]" and err.element == (j,)
+        assert err.analytic == pytest.approx(1 / dims.N) and err.numeric == pytest.approx(1.0, rel=1e-6)
+        assert f"d out[{n}, {j}] / d params[1][{j}] = {1 / dims.N:.8g} by backward but" in str(err)
+        a, b = err.projected  # and the projection on the random dout, for the record
+        assert a == pytest.approx(b / dims.N, rel=1e-5)
 
 
 def test_the_example_runs_and_prints_the_failure():
@@ -110,7 +116,50 @@ def test_check_vjp_names_the_wrong_input():
     assert check_vjp(fwd, lambda d, x, w: (d * w, d * x), x, w, cache=False)
     with pytest.raises(GradcheckError, match="fwd: input 1 of shape") as info:
         check_vjp(fwd, bwd, x, w, cache=False)
-    assert info.value.input_index == 1
+    err = info.value
+    # d out[1] / d w[1] = x[1] = 2, but the wrong rule says w[1] = -1
+    assert err.input_index == 1 and err.output == (0, (1,)) and err.element == (1,)
+    assert (err.analytic, err.numeric) == (-1.0, pytest.approx(2.0)) and "d out[1] / d x1[1] = -1 by backward" in str(
+        err
+    )
+
+
+class TwoOutputs:
+    """(x W, tanh(x) W): two outputs, so backward gets one dout per output; d tanh is wrong (1 - y, not 1 - y^2)."""
+
+    def __init__(self, W):
+        self.params, self.grads = [W], [np.zeros_like(W)]
+
+    def forward(self, x):
+        self.x, self.t = x, np.tanh(x)
+        return x @ self.params[0], self.t @ self.params[0]
+
+    def backward(self, d1, d2):
+        W = self.params[0]
+        self.grads[0][...] = self.x.T @ d1 + self.t.T @ d2
+        return d1 @ W.T + (d2 @ W.T) * (1 - self.t)
+
+
+def test_several_outputs_get_one_hot_douts_for_the_raw_derivative():
+    rng = np.random.default_rng(4)
+    x, W = rng.standard_normal((2, 3)), rng.standard_normal((3, 2))
+    with pytest.raises(GradcheckError, match=r"input 0 of shape \(2, 3\): d out1\[") as info:
+        check_layer(TwoOutputs(W), x)
+    err = info.value
+    k, (n, j) = err.output
+    t = np.tanh(x[err.element])
+    assert k == 1 and n == err.element[0]
+    assert err.analytic == pytest.approx(W[err.element[1], j] * (1 - t))
+    assert err.numeric == pytest.approx(W[err.element[1], j] * (1 - t**2), rel=1e-6)
+
+
+def test_a_large_layer_is_reported_by_its_projection():
+    layer = ex.WrongBiasAffine(np.ones((2, 3)), np.zeros(3))
+    with pytest.raises(
+        GradcheckError, match=r"params\[1\] of shape \(3,\): worst element \[\d\]: backward gives"
+    ) as info:
+        check_layer(layer, np.ones((500, 2)))  # 1500 outputs: no Jacobian
+    assert info.value.output is None and info.value.analytic == info.value.projected[0]
 
 
 def test_check_vjp_with_a_cache():

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gradcheck import GradcheckError
+from .gradcheck import GradcheckError, _idx, _out_name
 from .numeric import numeric_jacobian, tolerances_for, worst
+
+_ROWS_LIMIT = 400  # output elements: one forward and backward each for the raw analytic Jacobian
+_JACOBIAN_LIMIT = 200_000  # entries of d outputs / d target worth computing for the report
 
 
 def _outputs(out, who):
@@ -61,7 +64,8 @@ def check_layer(layer, *inputs, seed=0, eps=None, atol=None, rtol=None, name=Non
 
     inputs: arrays for `forward` (integer arrays are constants, e.g. token ids). The step and the
     tolerances follow the dtype of what forward returns. Returns True or raises GradcheckError
-    naming `input i` or `params[i]` and the worst element.
+    naming `input i` or `params[i]` and, where the Jacobian is small enough to compute, the raw
+    derivative d out[j] / d params[i][k] at its worst entry (else the projection on the random dout).
     """
     __tracebackhide__ = True
     who = f"check_layer: {name or type(layer).__name__}"
@@ -93,18 +97,57 @@ def check_layer(layer, *inputs, seed=0, eps=None, atol=None, rtol=None, name=Non
         numeric = numeric_jacobian(loss, target, eps, dtype)[0].reshape(target.shape)
         j, bad = worst(g, numeric, atol, rtol)
         if bad or not np.isfinite(g).all():
+            head = f"{who}: {label} of shape {target.shape}"
             a, n = float(g[j]), float(numeric[j])
+            tol = f"{dtype}, atol {atol}, rtol {rtol}"
+            projected = f"worst element {list(j)}: backward gives {a:.8g} but central differences give {n:.8g}"
+            info = dict(element=j, analytic=a, numeric=n, argument=label, projected=(a, n))
+            info["input_index"] = int(label.split()[1]) if label.startswith("input") else None
+            raw = _raw_jacobians(layer, xs, grads, outs, label, target, eps, dtype, who)
+            if raw is None:  # too large for a Jacobian: the projection is all there is
+                msg = f"{head}: {projected} for a random dout (|diff| {abs(a - n):.3g}, {tol})"
+                raise GradcheckError(msg, **info)
+            (r, c), _ = worst(*raw, atol, rtol)
+            ra, rn = float(raw[0][r, c]), float(raw[1][r, c])
+            el = tuple(int(k) for k in np.unravel_index(c, target.shape))
+            out_name, out_index = _out_name(outs, r)
+            info.update(element=el, analytic=ra, numeric=rn, output=out_index)
             raise GradcheckError(
-                f"{who}: {label} of shape {target.shape}: worst element {list(j)}: backward gives {a:.8g} but"
-                f" central differences give {n:.8g} for a random dout (|diff| {abs(a - n):.3g}, {dtype},"
-                f" atol {atol}, rtol {rtol})",
-                element=j,
-                analytic=a,
-                numeric=n,
-                argument=label,
-                input_index=int(label.split()[1]) if label.startswith("input") else None,
+                f"{head}: d {out_name} / d {label.replace('input ', 'x')}{_idx(el)} = {ra:.8g} by backward but"
+                f" {rn:.8g} by central differences (|diff| {abs(ra - rn):.3g}, {tol}); for a random dout, {projected}",
+                **info,
             )
     return True
+
+
+def _raw_jacobians(layer, xs, grads, outs, label, target, eps, dtype, who):
+    """(analytic, numeric) Jacobians d outputs / d target, each (n_out, target.size); None when too large.
+
+    The analytic one takes one forward and one backward per output element (a one-hot dout).
+    """
+    sizes = [o.size for o in outs]
+    n_out = sum(sizes)
+    if n_out > _ROWS_LIMIT or n_out * target.size > _JACOBIAN_LIMIT:
+        return None
+
+    def flat(_):
+        ys = _outputs(layer.forward(*[x.copy() for x in xs]), who)
+        return np.concatenate([y.astype(np.float64).ravel() for y in ys])
+
+    numeric = numeric_jacobian(flat, target, eps, dtype)
+    k = int(label.split()[1].strip("[]")) if label.startswith("input") else int(label[len("params[") : -1])
+    rows = []
+    for r in range(n_out):
+        e = np.zeros(n_out)
+        e[r] = 1.0
+        douts = [a.reshape(o.shape).astype(o.dtype) for a, o in zip(np.split(e, np.cumsum(sizes)[:-1]), outs)]
+        layer.forward(*[x.copy() for x in xs])  # the cache of this forward is what backward reads
+        for g in grads:
+            g[...] = 0
+        dx = _input_grads(layer.backward(*douts), xs, who)
+        row = dx[k] if label.startswith("input") else grads[k]
+        rows.append(np.array(row, dtype=np.float64).ravel())  # a copy: grads are written in place
+    return np.stack(rows), numeric
 
 
 class _Pair:
