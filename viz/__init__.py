@@ -14,7 +14,7 @@ __all__ = ["Explorer", "Graph", "RenderError", "draw", "draw_gradcheck_failure",
 
 
 def __getattr__(name):
-    if name in ("plots", "study"):  # matplotlib only when a plot is asked for
+    if name == "plots":  # matplotlib only when a plot is asked for
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
