@@ -12,6 +12,7 @@ import bisect
 import inspect
 import math
 import re
+import textwrap
 
 import numpy as np
 
@@ -110,7 +111,7 @@ def rule_of(cls) -> dict:
             if "backward" in base.__dict__:
                 parts.append(f"# {cls.__name__} inherits backward from {base.__name__}\n")
                 break
-    return {"name": cls.__name__, "doc": doc, "src": inspect.cleandoc("\n".join(parts)) if parts else ""}
+    return {"name": cls.__name__, "doc": doc, "src": "\n\n".join(textwrap.dedent(p).strip() for p in parts)}
 
 
 # ---- the local derivative of one input ------------------------------------------------------
@@ -198,13 +199,16 @@ class Elements:
             if kind.get(e.src) == "op" and kind.get(e.dst) == "tensor":
                 self.op[id(by_id[e.dst].tensor)] = e.src
                 made_by[e.src] = by_id[e.dst].tensor
-        self.copies = {}  # id(leaf) -> [ref node ids]
+        self.copies = {}  # id(leaf) -> [ref node ids]: small copies of a shared leaf inside clusters
+        self.feeds = {}  # ref node id -> the op nodes it feeds
         for e in model.edges:
             if kind.get(e.src) == "ref" and e.dst in made_by:
+                self.feeds.setdefault(e.src, []).append(e.dst)
                 for p in made_by[e.dst].op.inputs:
                     main = self.box.get(id(p))
                     if main is not None and by_id[main].label[:1] == by_id[e.src].label[:1]:
-                        self.copies.setdefault(id(p), []).append(e.src)
+                        if e.src not in self.copies.get(id(p), []):
+                            self.copies.setdefault(id(p), []).append(e.src)
                         break
         self.summaries = [(getattr(n, "summary_of", "") or "", n.id) for n in model.nodes if n.kind == "summary"]
         self.summary_at = {path: node_id for path, node_id in self.summaries if path}
@@ -407,10 +411,13 @@ def _nodes(graph, elements, tobjs, tindex, events, steps, scale) -> dict:
         op_id = elements.op.get(id(s.tensor))
         if op_id is not None:
             out.setdefault(op_id, {"k": "op", "t": [tindex[id(s.tensor)]], "s": []})["s"].append(s.index)
-    for leaf_key, refs in elements.copies.items():
+    for leaf_key, refs in elements.copies.items():  # a copy fills up from the step of its own op on
         ti = tindex.get(leaf_key)
         for r in refs:
-            out[r] = {"k": "ref", "t": [ti] if ti is not None else [], "ev": events.get(ti, [])}
+            ops = [out[o]["s"] for o in elements.feeds.get(r, []) if o in out]
+            first = min((min(x) for x in ops), default=0)
+            ev = [e for e in events.get(ti, []) if e[0] >= first]
+            out[r] = {"k": "ref", "t": [ti] if ti is not None else [], "ev": ev}
     members: dict[str, list[int]] = {}
     for ti, t in enumerate(tobjs):
         if id(t) not in elements.box:

@@ -226,3 +226,19 @@ def test_bad_inputs_say_what_to_do():
     out.backward()  # frees the graph
     with pytest.raises(RuntimeError, match="record_backward"):
         viz.explore(out)
+
+
+def test_a_copy_of_a_shared_weight_fills_up_only_from_its_own_step_on():
+    loss, _, params = analysis.unroll_tanh_rnn(T=3, H=4, seed=0)
+    page = viz.explore(loss)
+    nodes, graph = page.data["nodes"], page.graph
+    copies = [n for n in graph.nodes if n.kind == "ref"]
+    assert {n.label[0] for n in copies} >= {"W_h", "W_x", "b"}
+    for n in copies:
+        fed = [e.dst for e in graph.edges if e.src == n.id]
+        first = min(min(nodes[f"tg-{o}"]["s"]) for o in fed)
+        ev = nodes[f"tg-{n.id}"]["ev"]
+        assert ev and ev[0][0] == first  # blank until the step that passes its contribution
+    main = nodes["tg-" + graph.node_for(params["W_h"]).id]["ev"]
+    last_copy = max((nodes[f"tg-{n.id}"]["ev"] for n in copies if n.label[0] == "W_h"), key=len)
+    assert main[-len(last_copy) :] == last_copy
