@@ -91,13 +91,12 @@ def test_op_graphs_with_kinks_first_order_away_from_the_kinks(case):
 
 
 def test_kink_distance_measures_relu_inputs():
-    relu = next(op for op in tst.OP_TABLE if op.name == "relu")
-    g = tst.OpGraph(tst._Node(relu, [tst._Leaf(0, (2,))]), [(2,)])
+    g = tst.OpGraph(tst.graph_node("relu", tst.graph_input(0, (2,))))
     assert g.kink_distance(np.array([0.5, -0.01])) == 0.01
     assert g.expression() == "relu(x0)"
 
 
-BROKEN = tst.GraphOp("broken_tanh", tst._same, lambda x: WrongTanh.apply(x), lambda c: f"broken_tanh({c[0]})")
+BROKEN = tst.unary_op("broken_tanh", WrongTanh.apply)
 
 
 def _fails_gradcheck(case):
