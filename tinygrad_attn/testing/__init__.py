@@ -2,23 +2,27 @@
 
 import importlib
 
+from . import properties
 from .eps_scan import EpsScan, eps_scan
 from .gradcheck import GradcheckError, gradcheck, vjp_check
 from .graph import GraphReport, NodeCheck, check_graph, check_node
 from .layers import check_layer, check_vjp
 from .numeric import step_for, tolerances_for
+from .properties import PropertyError
 
 __all__ = [
     "EpsScan",
     "GradcheckError",
     "GraphReport",
     "NodeCheck",
+    "PropertyError",
     "check_graph",
     "check_layer",
     "check_node",
     "check_vjp",
     "eps_scan",
     "gradcheck",
+    "properties",
     "step_for",
     "strategies",
     "tolerances_for",

@@ -151,8 +151,10 @@ def _run(fn, arrays):
 def _vjp(fn, arrays, w, k):
     """The node's backward for cotangent `w`, input k's part, summed to its shape (float64 array)."""
     f, out = _run(fn, arrays)
+    args = [w.copy(), [a.copy() for a in arrays], out.copy()]
     with no_grad():  # copies: a rule that writes into its arguments must not change what others read
-        gs = f.backward(w.copy(), [a.copy() for a in arrays], out)
+        gs = f.backward(*args)
+    _unchanged(args, w, arrays, out)
     gs = tuple(gs) if isinstance(gs, (tuple, list)) else (gs,)
     if len(gs) != len(arrays):
         raise ValueError(f"backward returned {len(gs)} gradients for {len(arrays)} inputs")
@@ -168,6 +170,15 @@ def _vjp(fn, arrays, w, k):
                 f"backward returned a gradient of shape {g.shape} for an input of shape {arrays[k].shape}"
             ) from None
     return g
+
+
+def _unchanged(args, w, arrays, out):
+    """Raise if backward wrote into g, an input or out: the engine hands the same arrays to every other reader."""
+    named = [("the incoming gradient g", args[0], w), ("out", args[2], out)]
+    named += [(f"its input {i}", a, b) for i, (a, b) in enumerate(zip(args[1], arrays)) if a.dtype.kind == "f"]
+    for what, seen, original in named:
+        if not np.array_equal(seen, original, equal_nan=True):
+            raise ValueError(f"backward wrote into {what}, which other nodes of the graph may still read")
 
 
 def check_node(node, *, atol=None, rtol=None, seed=0):
