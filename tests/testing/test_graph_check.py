@@ -174,3 +174,13 @@ def test_no_false_alarms_on_smooth_graphs(case):
     if y.requires_grad:
         report = check_graph(y)
         assert report.ok, f"{g!r}\n{report}"
+
+
+def test_a_backward_that_writes_into_its_input_is_flagged_even_though_its_numbers_are_right():
+    from tinygrad_attn.testing.broken import ClobberingTanh
+
+    x = _leaf([0.3, -0.6])
+    report = check_graph(ClobberingTanh.apply(x * 1.0).sum())
+    (bad,) = report.failures
+    assert bad.op == "ClobberingTanh" and "wrote into its input 0" in bad.reason
+    assert check_graph(WrongTanh.apply(x * 1.0).sum()).first_failure.reason == ""  # a plain wrong number
