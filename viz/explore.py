@@ -124,9 +124,14 @@ def _record(loss) -> Record:
 def _drawing(rec, root, **kwargs) -> Graph:
     """`viz.draw` of the recorded graph: each tensor shows the gradient the record gave it.
 
-    The drawing reads `.grad`, so for the time of the call every tensor of the graph holds its
-    recorded gradient; the previous `.grad` values are put back afterwards.
+    A `draw` that takes a record gets it; one that reads `.grad` gets, for the time of the call,
+    every tensor holding its recorded gradient (the previous `.grad` values are put back).
     """
+    params = inspect.signature(draw).parameters
+    if "max_width" in params:
+        kwargs["max_width"] = None  # the page pans and zooms: only the node count limits the layout
+    if "tensor_or_record" in params:  # draw reads the record itself (edge labels from it too)
+        return draw(rec, **kwargs)
     totals = {}
     for item in list(rec.steps) + list(rec.leaves):
         t = item.tensor
@@ -134,8 +139,6 @@ def _drawing(rec, root, **kwargs) -> Graph:
         totals[id(t)] = (t, np.asarray(item.grad) if prev is None else prev[1] + item.grad)
     tensors = walk(root)
     saved = [(t, t.grad) for t in tensors]
-    if "max_width" in inspect.signature(draw).parameters:
-        kwargs["max_width"] = None  # the page pans and zooms: only the node count limits the layout
     try:
         for t in tensors:
             if t.requires_grad:

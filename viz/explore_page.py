@@ -35,9 +35,9 @@ aside h2 { font-size: 13px; margin: 1em 0 .3em; text-transform: uppercase; lette
   padding: .35em .55em; font-size: 12px; max-width: 380px; z-index: 10; box-shadow: 0 2px 6px rgba(0,0,0,.15); }
 #tip b { font-weight: 600; }
 g.node { cursor: pointer; }
-g.node.tg-cur path, g.node.tg-cur polygon, g.node.tg-cur ellipse { stroke: #ff7f0e; stroke-width: 4px; }
-g.node.tg-in path, g.node.tg-in polygon, g.node.tg-in ellipse { stroke: #ff7f0e; stroke-width: 2px; }
 g.node.tg-sel path, g.node.tg-sel polygon, g.node.tg-sel ellipse { stroke: #1f77b4; stroke-width: 3px; }
+g.node.tg-in path, g.node.tg-in polygon, g.node.tg-in ellipse { stroke: #ff7f0e; stroke-width: 2px; }
+g.node.tg-cur path, g.node.tg-cur polygon, g.node.tg-cur ellipse { stroke: #ff7f0e; stroke-width: 4px; }
 g.edge.tg-flow path { stroke: #ff7f0e; stroke-width: 2.5px; }
 g.edge.tg-flow polygon { stroke: #ff7f0e; fill: #ff7f0e; }
 canvas.heat { image-rendering: pixelated; border: 1px solid #ccc; display: block; margin: .2em 0; }
@@ -110,6 +110,22 @@ JS = r"""
   for (const e of svg.querySelectorAll("g.edge")) {
     (edgesTo[e.dataset.d] = edgesTo[e.dataset.d] || []).push(e);
     (edgesFrom[e.dataset.s] = edgesFrom[e.dataset.s] || []).push(e);
+  }
+  // an edge's label (derivative or gain, read from the record) appears once its op has run
+  const labels = [];
+  for (const n of nodes) {
+    if (n.info.k !== "op") continue;
+    const texts = [];
+    for (const e of edgesTo[n.id] || []) texts.push(...e.querySelectorAll("text"));
+    if (texts.length) labels.push({ step: Math.min(...n.info.s), texts, shown: null });
+  }
+  function paintLabels(k) {
+    for (const l of labels) {
+      const shown = l.step <= k;
+      if (shown === l.shown) continue;
+      l.shown = shown;
+      for (const t of l.texts) t.style.visibility = shown ? "" : "hidden";
+    }
   }
 
   function paint(n, k) {
@@ -452,6 +468,7 @@ JS = r"""
     k = Math.max(0, Math.min(N - 1, Math.round(Number(k)) || 0));
     cur = k;
     for (const n of nodes) paint(n, k);
+    paintLabels(k);
     for (const [e, cls] of marked) e.classList.remove(cls);
     marked = [];
     const s = steps[k];

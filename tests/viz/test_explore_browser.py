@@ -199,6 +199,12 @@ def test_nodes_not_reached_yet_stay_blank(browser, pages):
                 assert (fill, line) == ("#ffffff", "|grad| pending")
             else:
                 assert fill != "#ffffff" and line == f"|grad| {float(np.linalg.norm(page.record.steps[j].grad)):.3g}"
+        labels = js(
+            browser,
+            "return Array.from(document.querySelectorAll('g.edge text'))"
+            ".filter(t => getComputedStyle(t).visibility !== 'hidden').map(t => t.textContent)",
+        )
+        assert len(labels) == k + 1  # one labelled edge into each op that has run, none into the others
     js(browser, "window.tinygradAttn.show(0)")
     svg_text = js(browser, "return document.querySelector('#graph svg').textContent")
     later = {f"{float(s.grad):.3g}" for s in page.record.steps[1:]} - {"1"}
