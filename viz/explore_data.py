@@ -66,13 +66,21 @@ def summary(a, cap: int) -> dict:
     out = {"s": list(a.shape), "n": int(flat.size), "v": nums(flat, cap)}
     if flat.size:
         with np.errstate(all="ignore"):
-            lo, hi, mean, size = nums([flat.min(), flat.max(), flat.mean(), np.sqrt(np.dot(flat, flat))])
+            lo, hi, mean, size = nums([flat.min(), flat.max(), flat.mean(), norm(flat)])
         out.update(min=lo, max=hi, mean=mean, norm=size)
     return out
 
 
 def norm(a) -> float:
-    return float(np.linalg.norm(np.asarray(a, dtype=np.float64).reshape(-1)))
+    """||a|| without underflow: scaled by max |a| (a gradient of 1e-170 squares to 0 in float64)."""
+    flat = np.asarray(a, dtype=np.float64).reshape(-1)
+    if flat.size == 0:
+        return 0.0
+    top = float(np.max(np.abs(flat)))
+    if top == 0.0 or not math.isfinite(top):
+        return top
+    scaled = flat / top
+    return top * math.sqrt(float(np.dot(scaled, scaled)))
 
 
 def fill_for(a, scale) -> tuple[str, str, float]:

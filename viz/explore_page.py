@@ -149,14 +149,17 @@ JS = r"""
       if (n.gl) setLine(n, "|grad| pending");
     }
   }
+  for (const n of nodes) {  // measured once, before any change: no layout is forced while stepping
+    if (!n.gl || !n.shp) continue;
+    n.width = n.shp.getBBox().width - 8;
+    n.charWidth = n.gl.getComputedTextLength() / Math.max(1, n.gl.textContent.length);
+  }
   function setLine(n, text) {  // a longer line than Graphviz sized the box for is squeezed to fit
     n.gl.textContent = text;
-    n.gl.removeAttribute("textLength");
-    if (n.width === undefined) n.width = n.shp.getBBox().width - 8;
-    if (n.gl.getComputedTextLength() > n.width) {
+    if (text.length * n.charWidth > n.width) {
       n.gl.setAttribute("textLength", n.width);
       n.gl.setAttribute("lengthAdjust", "spacingAndGlyphs");
-    }
+    } else n.gl.removeAttribute("textLength");
   }
 
   // the gradient a tensor holds after step k: {S, note} or null (not reached yet)
@@ -214,10 +217,12 @@ JS = r"""
     p.x = b.x + b.width; p.y = b.y + b.height; const c = p.matrixTransform(m);
     return { x: Math.min(a.x, c.x), y: Math.min(a.y, c.y), w: Math.abs(c.x - a.x), h: Math.abs(c.y - a.y) };
   }
+  const boxes = {};  // node id -> its box in SVG units, measured once at load (measuring later forces a layout)
+  for (const n of nodes) boxes[n.id] = bboxOf(n.g);
   function reveal(id, centre) {
     const g = id && document.getElementById(id);
     if (!g) return;
-    const b = bboxOf(g), cx = b.x + b.w / 2, cy = b.y + b.h / 2;
+    const b = boxes[id] || (boxes[id] = bboxOf(g)), cx = b.x + b.w / 2, cy = b.y + b.h / 2;
     const inside = cx > view.x + view.w * 0.1 && cx < view.x + view.w * 0.9 &&
       cy > view.y + view.h * 0.1 && cy < view.y + view.h * 0.9;
     if (centre || !inside) setView({ x: cx - view.w / 2, y: cy - view.h / 2, w: view.w, h: view.h });
@@ -391,7 +396,7 @@ JS = r"""
 
   // ---- the time-step strip: ||dL/dh_t|| on a log scale ------------------------------------------
   const NS = "http://www.w3.org/2000/svg";
-  const bars = [];
+  const bars = [], markers = [];
   function buildStrip() {
     const box = $("strip");
     if (!D.strip.length) { box.hidden = true; return; }
@@ -415,6 +420,12 @@ JS = r"""
           tx.setAttribute("text-anchor", "middle"); tx.textContent = it.t; s.appendChild(tx);
         }
       });
+      const m = document.createElementNS(NS, "rect");  // the time step of the current step
+      m.setAttribute("y", 0); m.setAttribute("height", H); m.setAttribute("width", Math.max(2, w));
+      m.setAttribute("fill", "none"); m.setAttribute("stroke", "#ff7f0e"); m.setAttribute("stroke-width", 2);
+      m.style.pointerEvents = "none";
+      s.appendChild(m);
+      markers.push({ m, w });
       el("div", null, "row", box).appendChild(s);
     }
     el("div", "t below each bar; click a bar to go to that step. Bars from " + fmt(10 ** D.scale[0]) + " to " +
@@ -423,18 +434,22 @@ JS = r"""
   function paintStrip(k) {
     const [lo, hi] = D.scale, here = steps[k].tk;
     for (const b of bars) {
-      const reached = b.it.step <= k, now = !!here && here[0] === b.it.g && here[1] === b.it.i;
-      const state = (reached ? "r" : "p") + (now ? "c" : "");
+      const reached = b.it.step <= k, state = reached ? "r" : "p";
       if (state === b.state) continue;
       b.state = state;
       const v = num(b.it.norm);
       const u = reached && v > 0 ? Math.max(0.04, Math.min(1, (Math.log10(v) - lo) / ((hi - lo) || 1))) : 1;
       const h = Math.max(2, u * b.H);
       b.r.setAttribute("y", b.H - h); b.r.setAttribute("height", h);
-      b.r.setAttribute("fill", now ? "#ff7f0e" : reached ? b.it.fill : "#eeeeee");
+      b.r.setAttribute("fill", reached ? b.it.fill : "#eeeeee");
       b.title.textContent = "t=" + b.it.t + " " + b.it.name + ": " +
         (reached ? "||dL/dh|| = " + fmt(v) : "not reached yet") + " (step " + (b.it.step + 1) + ")";
     }
+    markers.forEach((x, gi) => {
+      const on = !!here && here[0] === gi && here[1] !== null;
+      x.m.style.display = on ? "" : "none";
+      if (on) x.m.setAttribute("x", here[1] * x.w + 1 - Math.max(0, (2 - x.w) / 2));
+    });
   }
 
   // ---- attention weights next to their gradient ------------------------------------------------

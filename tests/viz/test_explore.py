@@ -10,6 +10,7 @@ import tinygrad_attn as ta
 import viz
 from tinygrad_attn import Tensor, analysis
 from tinygrad_attn import functional as F
+from viz import colors
 from viz.explore import page_json, prepare_svg
 from viz.model import build
 
@@ -242,3 +243,12 @@ def test_a_copy_of_a_shared_weight_fills_up_only_from_its_own_step_on():
     main = nodes["tg-" + graph.node_for(params["W_h"]).id]["ev"]
     last_copy = max((nodes[f"tg-{n.id}"]["ev"] for n in copies if n.label[0] == "W_h"), key=len)
     assert main[-len(last_copy) :] == last_copy
+
+
+def test_tiny_gradients_keep_their_norm():
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True, name="x", dtype=np.float64)
+    page = viz.explore((x * 1e-180).sum())  # x.grad = 1e-180 each: its square underflows float64
+    step = page.data["steps"][1]
+    assert step["ins"][0]["c"]["norm"] == pytest.approx(np.sqrt(3) * 1e-180, rel=1e-6)
+    ev = page.data["nodes"]["tg-" + page.graph.node_for(x).id]["ev"]
+    assert ev[-1][4] == pytest.approx(np.sqrt(3) * 1e-180, rel=1e-6) and ev[-1][1] != colors.ZERO_FILL
