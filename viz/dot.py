@@ -40,14 +40,23 @@ def _node_attrs(n):
     return a
 
 
+NO_GRADIENTS = "no gradients here yet: viz.draw(loss, backward=True), or draw a ta.record_backward() record"
+EDGE_NOTES = {
+    "derivative": "edge ×a: the local derivative d out / d in = what the op passed back / what arrived at it",
+    "range": "edge ×a…b: an elementwise local derivative, smallest … largest over the elements",
+    "gain": "edge gain g: ||gradient passed to the input|| / ||gradient at the op|| (matrix ops, sums, broadcasts)",
+}
+NEED_RECORD = "edges unlabelled: edge labels come from a backward record (viz.draw(rec) or backward=True)"
+
+
 def _legend_lines(model: Model) -> tuple[str, list[str]]:
     """(head, notes) of the legend: what the fill means, or how to get gradients; what edges and boxes mean."""
-    head = "fill = |grad| (log scale): dark = large, pale = vanishing"
-    if not any(n.status == "grad" for n in model.nodes):
-        head = "no gradients here yet: call loss.backward(retain_grad=True) before drawing"
-    notes = []
-    if any(e.label for e in model.edges):
-        notes.append("edge ×a: the local derivative; backward multiplies the gradient by it")
+    has_grads = any(n.status in ("grad", "zero", "nan", "inf") for n in model.nodes)
+    head = "fill = |grad| (log scale): dark = large, pale = vanishing" if has_grads else NO_GRADIENTS
+    kinds = {e.kind for e in model.edges if e.label}
+    notes = [text for kind, text in EDGE_NOTES.items() if kind in kinds]
+    if model.derivatives and not model.recorded and has_grads:
+        notes.append(NEED_RECORD)
     if model.collapsed:
         notes.append("collapsed view: one double box per cluster, coloured by its largest |grad|")
     return head, notes

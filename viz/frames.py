@@ -1,4 +1,4 @@
-"""Step-through backprop: one picture per backward step, and one HTML page to flip through them."""
+"""Step-through backprop: one picture per step of the engine's record, and one HTML page to flip through them."""
 
 from __future__ import annotations
 
@@ -8,38 +8,47 @@ import os
 import re
 
 from . import colors, render
+from .grads import norm, source_for
 from .graph import Graph
-from .model import build, fmt
+from .model import build, fill_of, fmt, grad_line, grad_status, grad_tip
+
+PENDING = "|grad| pending"
 
 
 def frames(
-    loss, folder, *, derivatives: bool = False, constants: bool = True, rankdir: str = "TB", max_frames: int = 200
+    tensor_or_record,
+    folder,
+    *,
+    derivatives: bool = False,
+    constants: bool = True,
+    rankdir: str = "TB",
+    max_frames: int = 200,
 ) -> list[str]:
-    """Write `folder/frame_000.svg`, ... and `folder/index.html`; returns the SVG paths.
+    """Write `folder/frame_000.svg`, ... (one per backward step) and `folder/index.html`; returns the SVG paths.
 
-    Needs `loss.backward(retain_grad=True)` first. Frame k highlights the k-th tensor in reverse
-    topological order (the order backward processes them); tensors already processed show their
-    (final) gradient on the shared colour scale, the others are blank and say "pending". Graphviz
-    lays the graph out once; each frame is that SVG re-coloured, so the cost is linear in steps.
+    The frames follow a `ta.record_backward()` record in the engine's order. Given a scalar
+    tensor instead, one backward from it is recorded (its graph must still be alive) and every
+    `.grad` is put back. Frame k highlights the node of step k; each tensor shows the gradient
+    that had reached it by then (a leaf's grows as contributions arrive). A node not reached yet
+    is blank and says "pending", in its label and tooltip; with `derivatives`, an edge's label
+    appears once its op has run. Graphviz lays the graph out once; each frame re-colours it.
     """
-    if loss.grad is None:
-        raise ValueError("frames: no gradient on the output; call loss.backward(retain_grad=True) first")
-    full = build(loss, derivatives=derivatives, constants=constants)
-    tensor_nodes = [n for n in full.nodes if n.kind == "tensor" and n.tensor.requires_grad]
-    steps = list(reversed(tensor_nodes))
+    roots, grads = source_for(tensor_or_record, True, "frames")
+    steps = grads.record.steps
+    if not steps:
+        raise ValueError("frames: the record has no backward steps (a backward from a leaf); nothing to step through")
     if len(steps) > max_frames:
         raise ValueError(
             f"frames: {len(steps)} backward steps is more than max_frames={max_frames}; step through a smaller "
             "graph (a few time steps) or raise max_frames"
         )
-    titles = [_title(k, len(steps), n) for k, n in enumerate(steps)]
-    layout = dataclasses.replace(full, title=max(titles, key=len))  # room for the longest title
+    full = build(roots[0] if len(roots) == 1 else roots, grads=grads, derivatives=derivatives, constants=constants)
+    titles = [_title(k, len(steps), s) for k, s in enumerate(steps)]
+    layout = dataclasses.replace(full, title=max(titles, key=len), nodes=[_room(n) for n in full.nodes])
     sheet = _Sheet(render.to_bytes(Graph(layout, rankdir).source, "svg").decode("utf-8"))
     os.makedirs(folder, exist_ok=True)
     paths, svgs = [], []
-    for k, current in enumerate(steps):
-        pending = {n.id for n in steps[k + 1 :]}
-        svg = sheet.frame(titles[k], pending, current.id)
+    for k, svg in enumerate(_Replay(full, grads.record).frames(sheet, titles)):
         path = os.path.join(folder, f"frame_{k:03d}.svg")
         render.write_atomic(path, svg.encode("utf-8"))
         paths.append(path)
@@ -48,65 +57,171 @@ def frames(
     return paths
 
 
-def _title(k, n, node):
-    t = node.tensor
-    what = t.name or (f"output of {t.op.name}" if t.op is not None else "leaf")
-    grad = f"|grad| {fmt(node.grad_norm)}" if node.grad_norm is not None else "no grad"
-    action = f"passes it to the inputs of {t.op.name}" if t.op is not None else "accumulates it into .grad"
-    return f"backward step {k + 1}/{n}: {what} has its full gradient ({grad}) and {action}"
+def _room(node):
+    """The node as laid out, with room for "|grad| pending" on its last line."""
+    if node.kind != "tensor" or node.status == "plain":
+        return node
+    return dataclasses.replace(node, label=node.label[:-1] + [max(node.label[-1], PENDING, key=len)])
 
 
-_NODE = re.compile(r'<g id="(n\d+)" class="node">')
+def _title(k, n, step):
+    t = step.tensor
+    what = t.name or f"output of {step.op}"
+    return (
+        f"backward step {k + 1}/{n}: {what} has its full gradient (|grad| {fmt(norm(step.grad))}) "
+        f"and passes it to the inputs of {step.op}"
+    )
+
+
+class _Replay:
+    """The record's steps replayed in order: what each drawn box shows after step k."""
+
+    def __init__(self, model, rec):
+        self.model, self.rec = model, rec
+        nodes = model.nodes
+        self.box = {id(n.tensor): n.id for n in nodes if n.kind == "tensor"}
+        self.op_node = {id(n.fn): n.id for n in nodes if n.kind == "op"}
+        self.refs = {}  # main box id -> ids of its copies inside clusters
+        for n in nodes:
+            if n.kind == "ref":
+                self.refs.setdefault(n.ref_of, []).append(n.id)
+        self.nodes = {n.id: n for n in nodes}
+        self.lo, self.hi = model.scale
+
+    def frames(self, sheet, titles):
+        """Yield the SVG of each step's frame."""
+        rec = self.rec
+        received = {}  # box id -> gradient arrived so far
+        done_ops = set()  # op nodes whose step has run
+        first = {}
+        for s in rec.steps:
+            first.setdefault(s.run, s.index)
+        for k, s in enumerate(rec.steps):
+            if first[s.run] == k:  # the run starts here: its output gets the seed gradient
+                self._arrive(received, s.tensor, s.grad)
+            for p, c in zip(s.inputs, s.contributions):
+                if c is not None:
+                    self._arrive(received, p, c)
+            op = self.op_node.get(id(s.fn))
+            if op is not None:
+                done_ops.add(op)
+            current = [x for x in (self.box.get(id(s.tensor)), op) if x is not None]
+            states = {}
+            for box, g in received.items():
+                for node_id in [box, *self.refs.get(box, [])]:
+                    states[node_id] = g
+            yield sheet.frame(titles[k], self, states, done_ops, current)
+
+    def _arrive(self, received, t, g):
+        box = self.box.get(id(t))
+        if box is not None:
+            prev = received.get(box)
+            received[box] = g if prev is None else prev + g
+
+    def look(self, node_id, g):
+        """(fill, text colour, last label line or None, tooltip grad line) of a box holding gradient `g`."""
+        status, norm = grad_status(g)
+        fill = fill_of(status, norm, self.lo, self.hi)
+        node = self.nodes[node_id]
+        line = grad_line(status, norm) if node.kind == "tensor" else None
+        return fill, colors.text_colour(fill), line, grad_tip(g, norm) + " (arrived so far)"
+
+
+_GROUP = re.compile(r'<g id="([^"]+)" class="(node|edge)">\s*<title>([^<]*)</title>')
+_TAG = re.compile(r"<g\b|</g>")
 _SHAPE = re.compile(r'<(path|polygon|ellipse) fill="[^"]*" stroke="[^"]*"')
 _TEXT_FILL = re.compile(r'(<text[^>]*?)(?: fill="[^"]*")?>')
 _LAST_TEXT = re.compile(r">[^<]*</text>(?!.*</text>)", re.S)
 _GRAD_TIP = re.compile(r"&#10;grad: .*?(?=&#10;|\")")
+_STEP_TIP = re.compile(r"&#10;backward step \d+ of \d+[^&\"]*")
+_EDGE_TEXT = re.compile(r"<text[^>]*>[^<]*</text>\n?")
+_EDGE_TIP = re.compile(r'xlink:title="[^"]*"')
+_STROKE = re.compile(r'(fill|stroke)="#555555"')
 
 
 class _Sheet:
-    """One Graphviz SVG cut at its node groups, so a frame only rewrites the nodes that change."""
+    """One Graphviz SVG cut at its node and edge groups, so a frame only rewrites those."""
 
     def __init__(self, svg: str):
-        self.parts: list[str] = []  # text between nodes, node segment, text, ...
-        self.ids: list[str] = []
+        self.parts: list[str] = []  # text between groups, group, text, ...
+        self.groups: list[tuple[str, str, str]] = []  # (kind, DOT name, edge head or "")
         pos = 0
-        for m in _NODE.finditer(svg):
-            end = svg.find("<!--", m.end())
-            end = end if end >= 0 else svg.rfind("</g>\n</svg>")
+        for m in _GROUP.finditer(svg):
+            if m.start() < pos:
+                continue
+            end = _group_end(svg, m.start())
             self.parts.append(svg[pos : m.start()])
             self.parts.append(svg[m.start() : end])
-            self.ids.append(m.group(1))
+            name = html.unescape(m.group(3))
+            src, _, dst = name.partition("->")
+            self.groups.append((m.group(2), name if m.group(2) == "node" else src, dst))
             pos = end
         self.parts.append(svg[pos:])
         head = self.parts[0]
         g = head.find('class="graph"')
         t = head.find("<text", g)
         if g >= 0 and t >= 0 and head.find("<g id=", g + 1, t) < 0:  # the title comes before any group
-            close = head.find("</text>", t)
-            self.title_at = (head.find(">", t) + 1, close)
+            self.title_at = (head.find(">", t) + 1, head.find("</text>", t))
         else:
             self.title_at = None
 
-    def frame(self, title: str, pending: set, current: str) -> str:
+    def frame(self, title: str, replay: _Replay, states: dict, done_ops: set, current: list) -> str:
         out = list(self.parts)
         if self.title_at:
             a, b = self.title_at
             out[0] = out[0][:a] + html.escape(title, quote=False) + out[0][b:]
-        for i, node_id in enumerate(self.ids):
+        nodes = replay.nodes
+        for i, (kind, name, dst) in enumerate(self.groups):
             seg = out[2 * i + 1]
-            if node_id in pending:
+            if kind == "edge":
+                if dst in done_ops or nodes.get(dst) is None or nodes[dst].kind != "op":
+                    if dst in current:  # the gradient flows back along these edges now
+                        seg = _STROKE.sub(rf'\1="{colors.HIGHLIGHT}"', seg)
+                else:  # its op has not run: no label of what it will pass back
+                    seg = _EDGE_TIP.sub('xlink:title="pending: its op has not run yet"', _EDGE_TEXT.sub("", seg))
+                out[2 * i + 1] = seg
+                continue
+            node = nodes.get(name)
+            if node is None or node.kind not in ("tensor", "ref") or node.status == "plain":
+                if name in current:
+                    seg = _highlight(seg)
+                out[2 * i + 1] = seg
+                continue
+            g = states.get(name)
+            if g is None:
                 seg = _SHAPE.sub(f'<\\1 fill="{colors.PLAIN_FILL}" stroke="#999999"', seg, count=1)
                 seg = _TEXT_FILL.sub(r'\1 fill="#666666">', seg)  # grey text, as on a box with no gradient
-                seg = _LAST_TEXT.sub(">|grad| pending</text>", seg)
+                if node.kind == "tensor":
+                    seg = _LAST_TEXT.sub(f">{PENDING}</text>", seg)
                 seg = _GRAD_TIP.sub("&#10;grad: pending (not reached yet)", seg)
-            if node_id == current:
-                seg = _SHAPE.sub(
-                    lambda m: m.group(0).rsplit(" stroke=", 1)[0] + f' stroke="{colors.HIGHLIGHT}" stroke-width="4"',
-                    seg,
-                    count=1,
-                )
+                seg = _STEP_TIP.sub("", seg)
+            else:
+                fill, ink, line, tip = replay.look(name, g)
+                seg = _SHAPE.sub(f'<\\1 fill="{fill}" stroke="black"', seg, count=1)
+                seg = _TEXT_FILL.sub(rf'\1 fill="{ink}">', seg)
+                if line is not None:
+                    seg = _LAST_TEXT.sub(f">{html.escape(line, quote=False)}</text>", seg)
+                seg = _GRAD_TIP.sub("&#10;" + html.escape(tip).replace("\\", "\\\\"), seg)
+            if name in current:
+                seg = _highlight(seg)
             out[2 * i + 1] = seg
         return "".join(out)
+
+
+def _highlight(seg: str) -> str:
+    return _SHAPE.sub(
+        lambda m: m.group(0).rsplit(" stroke=", 1)[0] + f' stroke="{colors.HIGHLIGHT}" stroke-width="4"', seg, count=1
+    )
+
+
+def _group_end(svg: str, start: int) -> int:
+    """End of the `<g>` element opening at `start` (nested groups counted)."""
+    depth = 0
+    for m in _TAG.finditer(svg, start):
+        depth += 1 if m.group(0) == "<g" else -1
+        if depth == 0:
+            return m.end() + (1 if svg.startswith("\n", m.end()) else 0)
+    return len(svg)
 
 
 def _strip_prolog(svg: str) -> str:

@@ -1,4 +1,4 @@
-"""`draw(tensor) -> Graph`: the computation graph coloured by the gradient that reached each node."""
+"""`draw(tensor_or_record) -> Graph`: the computation graph coloured by the gradient that reached each node."""
 
 from __future__ import annotations
 
@@ -6,17 +6,20 @@ import os
 
 from . import colors, layout, render
 from .dot import to_dot
+from .grads import source_for
 from .model import Model, _collapse_runs, build, fmt
 
 
 class Graph:
     """A drawn graph: the data model (`nodes`, `edges`, `clusters`), its DOT `source` and renderers."""
 
-    def __init__(self, model: Model, rankdir: str = "LR", labels: dict[str, str] | None = None):
+    def __init__(self, model: Model, rankdir: str = "LR", labels: dict[str, str] | None = None, record=None):
         self.model = model
         self.rankdir = rankdir
         self.labels = dict(labels or {})
+        self.record = record  # the backward record the numbers come from (None: read from .grad)
         self._source = None
+        self._svg = None  # (source, SVG bytes) of the embedded renderer
 
     @property
     def nodes(self):
@@ -54,7 +57,12 @@ class Graph:
 
         dpi: bitmap resolution (default 96). timeout: seconds the system `dot` may run (None: no limit).
         """
-        return render.to_bytes(self.source, format, dpi, timeout)
+        fmt_ = format.lower().lstrip(".")
+        if fmt_ not in ("svg", "png") or render.system_dot() is not None:
+            return render.to_bytes(self.source, fmt_, dpi, timeout)
+        if self._svg is None or self._svg[0] != self.source:  # embedded: PNG comes from the SVG, laid out once
+            self._svg = (self.source, render.to_bytes(self.source, "svg", None, timeout))
+        return self._svg[1] if fmt_ == "svg" else render.svg_to_png(self._svg[1], dpi)
 
     def render(self, path, format: str | None = None, dpi: float | None = None, timeout=render.DEFAULT_TIMEOUT):
         """Write the picture to `path` atomically; the format comes from the suffix (.svg .png .pdf .dot)."""
@@ -75,8 +83,9 @@ class Graph:
 
 
 def draw(
-    tensor,
+    tensor_or_record,
     *,
+    backward: bool = False,
     derivatives: bool = True,
     constants: bool = True,
     max_nodes: int | None = 400,
@@ -89,21 +98,31 @@ def draw(
     legend: bool = True,
     rankdir: str | None = None,
 ) -> Graph:
-    """Draw the graph that produced `tensor`, each tensor filled by log10 ||grad|| (call backward first).
+    """Draw the graph behind a tensor or a `ta.record_backward()` record, each tensor filled by log10 ||grad||.
 
-    derivatives: label edges with the local derivative (its norm when it is not one number).
-    constants: show leaves that do not require grad. max_nodes, max_width (points, estimated
-    before layout): above either, clusters (`ta.scope`) collapse into summary nodes, deepest
-    first; None turns a budget off. collapse / expand: scope-name patterns (fnmatch, on the full
-    path or the last name, e.g. "t=*", "encoder/*") always collapsed / never collapsed by the
-    budget. labels: extra text per cluster, e.g. {"t=1": "Tom"}. scale: (lo, hi) in log10 units
-    to share one colour scale between pictures. rankdir: "LR", "TB", "BT"...; default "BT" (inputs
-    below, time steps side by side) when `t=N` scopes are drawn open, else "LR".
+    A record gives every number: the gradient each tensor received (no `retain_grad` needed),
+    each edge's label (what the op passed back over what arrived at it) and the step order in
+    the tooltips. A tensor is drawn with the `.grad` it holds (colours only; without a backward
+    yet, the structure and a hint); `backward=True` instead records one backward from it (a
+    scalar whose graph is still alive) and puts every `.grad` back as it was.
+    derivatives: label edges: `×a` the local derivative (scalar, or elementwise with one value),
+    `×a…b` its range (elementwise), `gain g` = ||contribution|| / ||incoming|| (matrix ops, sums,
+    broadcasts). constants: show leaves that do not require grad. max_nodes, max_width (points,
+    estimated before layout): above either, clusters (`ta.scope`) collapse into summary nodes,
+    deepest first; None turns a budget off. collapse / expand: scope-name patterns (fnmatch, on
+    the full path or the last name, e.g. "t=*", "encoder/*") always collapsed / never collapsed
+    by the budget. labels: extra text per cluster, e.g. {"t=1": "Tom"}. scale: (lo, hi) in log10
+    units to share one colour scale between pictures. rankdir: "LR", "TB", "BT"...; default "BT"
+    (inputs below, time steps side by side) when `t=N` scopes are drawn open, else "LR".
     """
     for name, v in (("max_nodes", max_nodes), ("max_width", max_width)):
         if v is not None and not v > 0:
             raise ValueError(f"draw: {name} must be a positive number or None (no limit), got {v!r}")
-    model = build(tensor, derivatives=derivatives, constants=constants, scale=scale, title=title, legend=legend)
+    roots, grads = source_for(tensor_or_record, backward, "draw")
+    root = roots[0] if len(roots) == 1 else roots
+    model = build(
+        root, grads=grads, derivatives=derivatives, constants=constants, scale=scale, title=title, legend=legend
+    )
     model.clusters = layout.order_clusters(model.clusters)
     if collapse:
         model = layout.collapse_matching(model, collapse)
@@ -115,11 +134,11 @@ def draw(
         rankdir = "LR"  # no open steps left: a chain of summaries reads left to right
     if max_nodes is not None and len(model.nodes) > 4 * max_nodes:  # no clusters to fold: runs of nodes
         model = _collapse_runs(model, max_nodes)
-    return Graph(model, rankdir, labels)
+    return Graph(model, rankdir, labels, grads.record)
 
 
 def draw_gradcheck_failure(loss, x, element, analytic, numeric, **kwargs) -> Graph:
-    """The graph of `loss` with input `x` (whose gradient disagrees) outlined in red, both values in its tooltip."""
+    """The graph of `loss` (a tensor or a record) with input `x` outlined in red, both values in its tooltip."""
     element = tuple(int(k) for k in element)
     name = x.name or "input"
     kwargs.setdefault(

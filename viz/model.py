@@ -1,7 +1,8 @@
 """The graph as plain data: nodes, edges, clusters, built by one iterative walk.
 
 Nothing here knows graphviz. `build(root, ...)` reads a finished graph (it never changes it)
-and returns a `Model`; `viz.dot` turns a Model into DOT text.
+and returns a `Model`; `viz.dot` turns a Model into DOT text. The gradients and the edge labels
+come from a source in `viz.grads`: a backward record, or the `.grad` the tensors hold.
 
 Node ids come from the walk order (`n0`, `n1`, ... inputs before outputs), never from `id()`,
 so the same program always gives the same ids.
@@ -9,13 +10,14 @@ so the same program always gives the same ids.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import colors
-from .local import formula, local_derivative
+from .grads import Held, fmt, norm
 
 
 @dataclass
@@ -32,17 +34,24 @@ class Node:
     fill: str = colors.PLAIN_FILL
     outline: str | None = None  # colour of a thick outline (highlight / gradcheck failure)
     summary_of: str = ""  # summary nodes: the cluster path they stand for
+    ref_of: str = ""  # ref nodes: the id of the tensor's full box
     tensor: object = field(default=None, repr=False, compare=False)
+    fn: object = field(default=None, repr=False, compare=False)  # op nodes: the Function
 
 
 @dataclass
 class Edge:
-    """Data flows src -> dst; `label` is the local derivative (may be None)."""
+    """Data flows src -> dst; `label` tells how backward scaled the gradient on it (may be None).
+
+    kind: "derivative" (the local derivative), "range" (elementwise, smallest..largest) or
+    "gain" (||contribution|| / ||incoming gradient||), see `viz.grads.edge_label`.
+    """
 
     src: str
     dst: str
     label: str | None = None
     tooltip: str | None = None
+    kind: str | None = None
 
 
 @dataclass
@@ -56,13 +65,16 @@ class Model:
     collapsed: bool = False
     title: str | None = None
     legend: bool = True
+    recorded: bool = False  # gradients and edge labels come from a backward record
+    derivatives: bool = False  # edge labels were asked for
 
 
 # ---- the walk -----------------------------------------------------------------------------
 def walk(root):
-    """Tensors reachable from `root` through `t.op.inputs`, inputs before outputs (iterative)."""
+    """Tensors reachable from `root` (a tensor or a list of them) through `t.op.inputs`, inputs first (iterative)."""
     order, seen = [], set()
-    stack = [(root, False)]
+    roots = list(root) if isinstance(root, (list, tuple)) else [root]
+    stack = [(r, False) for r in reversed(roots)]
     while stack:
         t, expanded = stack.pop()
         if expanded:
@@ -80,23 +92,16 @@ def walk(root):
     return order
 
 
-def grad_status(t):
-    """(status, norm) of a tensor's gradient: plain/zero/nan/inf/grad."""
-    g = t.grad
+def grad_status(g):
+    """(status, norm) of a gradient array (None: no gradient): plain/zero/nan/inf/grad."""
     if g is None:
         return "plain", None
-    arr = np.asarray(g.data if hasattr(g, "data") else g, dtype=np.float64)
-    if np.isnan(arr).any():
+    n = norm(g)
+    if math.isnan(n):
         return "nan", math.nan
-    if np.isinf(arr).any():
+    if math.isinf(n):
         return "inf", math.inf
-    n = float(np.linalg.norm(arr))
     return ("zero", 0.0) if n == 0.0 else ("grad", n)
-
-
-def fmt(v) -> str:
-    """A number in three significant digits."""
-    return f"{v:.3g}"
 
 
 def _stats(arr) -> str:
@@ -124,14 +129,18 @@ def _leaf_scope(consumer_scopes):
     return "/".join(common)
 
 
-def build(root, *, derivatives=True, constants=True, scale=None, title=None, legend=True, share=True):
-    """Model of the graph ending at `root` (see `viz.draw` for the options).
+def build(root, *, grads=None, derivatives=True, constants=True, scale=None, title=None, legend=True, share=True):
+    """Model of the graph ending at `root` (a tensor or a list of them; see `viz.draw` for the options).
 
-    With `share`, a leaf used in several clusters (a parameter such as W_h shared by every time
-    step) is drawn once at top level and referenced by a small copy inside each cluster, so the
-    layout stays a clean chain of clusters instead of a fan of long edges.
+    grads: where the gradients and edge labels come from (`viz.grads.Recorded(rec)`; default
+    `Held()`, the tensors' `.grad`, no edge labels). With `share`, a leaf used in several
+    clusters (a parameter such as W_h shared by every time step) is drawn once at top level and
+    referenced by a small copy inside each cluster, so the layout stays a clean chain of
+    clusters instead of a fan of long edges.
     """
+    grads = grads or Held()
     order = walk(root)
+    roots = {id(r) for r in (root if isinstance(root, (list, tuple)) else [root])}
     consumers = {}
     for t in order:
         fn = t.op
@@ -140,17 +149,17 @@ def build(root, *, derivatives=True, constants=True, scale=None, title=None, leg
                 consumers.setdefault(p, []).append(fn.scope)
     hidden = set()
     if not constants:
-        hidden = {t for t in order if t.op is None and not t.requires_grad and t is not root}
-
+        hidden = {t for t in order if t.op is None and not t.requires_grad and id(t) not in roots}
     shared = set()
     if share:
         shared = {t for t in order if t.op is None and len({s for s in consumers.get(t, []) if s}) > 1}
     refs = {}  # (tensor, scope) -> id of its reference node in that cluster
     nref, byid = {}, {}
 
-    status = {t: grad_status(t) for t in order}
+    arrays = {t: grads.grad(t) for t in order}
+    status = {t: grad_status(arrays[t]) for t in order}
     if scale is None:
-        scale = colors.nice_scale([math.log10(n) for s, n in status.values() if s == "grad"])
+        scale = colors.nice_scale([math.log10(n) for s, n in status.values() if s == "grad" and math.isfinite(n)])
     lo, hi = scale
 
     nodes, edges, tid = [], [], {}
@@ -162,20 +171,8 @@ def build(root, *, derivatives=True, constants=True, scale=None, title=None, leg
         op_id = None
         if fn is not None:
             op_id = f"n{len(nodes)}"
-            doc = (type(fn).__doc__ or "").strip().splitlines()
-            nodes.append(
-                Node(
-                    op_id,
-                    "op",
-                    [fn.name],
-                    [f"op {fn.name}", f"backward: {doc[0] if doc else '(no rule documented)'}"]
-                    + ([f"scope {fn.scope}"] if fn.scope else []),
-                    cluster=cluster,
-                    status="op",
-                    fill=colors.OP_FILL,
-                )
-            )
-            in_data = [q.data for q in fn.inputs]  # once per op: per input it made drawing quadratic
+            nodes.append(_op_node(op_id, fn, cluster))
+            labels = grads.edges(fn) if derivatives else None
             for i, p in enumerate(fn.inputs):
                 if p in hidden:
                     continue
@@ -186,21 +183,24 @@ def build(root, *, derivatives=True, constants=True, scale=None, title=None, leg
                         nref[p] = nref.get(p, 0) + 1
                         src = refs[(p, fn.scope)] = f"{tid[p]}r{nref[p]}"
                         nodes.append(_ref_node(src, byid[tid[p]], fn.scope))
-                label = tip = None
-                if derivatives:
-                    v, text = local_derivative(fn.name, i, in_data, t.data)
-                    if v is not None:
-                        label = text
-                        rule = formula(fn.name)
-                        tip = f"d {fn.name}/d input {i}" + (f" = {rule}" if rule else "") + f": {text}"
-                edges.append(Edge(src, op_id, label, tip))
-        node = _tensor_node(f"n{len(nodes)}", t, fn, cluster, status[t], lo, hi)
+                found = labels[i] if labels is not None else None
+                edges.append(Edge(src, op_id, *found) if found else Edge(src, op_id))
+        node = _tensor_node(f"n{len(nodes)}", t, fn, cluster, arrays[t], status[t], lo, hi, grads)
         tid[t] = node.id
         byid[node.id] = node
         nodes.append(node)
         if op_id is not None:
             edges.append(Edge(op_id, node.id))
-    return Model(nodes, edges, _cluster_paths(nodes), (lo, hi), title=title, legend=legend)
+    model = Model(nodes, edges, _cluster_paths(nodes), (lo, hi), title=title, legend=legend)
+    model.recorded, model.derivatives = grads.recorded, derivatives
+    return model
+
+
+def _op_node(node_id, fn, cluster):
+    doc = (type(fn).__doc__ or "").strip().splitlines()
+    tip = [f"op {fn.name}", f"backward: {doc[0] if doc else '(no rule documented)'}"]
+    tip += [f"scope {fn.scope}"] if fn.scope else []
+    return Node(node_id, "op", [fn.name], tip, cluster=cluster, status="op", fill=colors.OP_FILL, fn=fn)
 
 
 def _cluster_paths(nodes):
@@ -226,11 +226,35 @@ def _ref_node(node_id, main, cluster):
         grad_norm=main.grad_norm,
         status=main.status,
         fill=main.fill,
-        tensor=None,
+        ref_of=main.id,
     )
 
 
-def _tensor_node(node_id, t, fn, cluster, st, lo, hi):
+def grad_line(status, norm, requires_grad=True) -> str:
+    """The last label line of a tensor box: its gradient's norm, or why there is none."""
+    return {
+        "plain": "no grad" if requires_grad else "no grad needed",
+        "zero": "|grad| = 0",
+        "nan": "|grad| NaN",
+        "inf": "|grad| Inf",
+    }.get(status, f"|grad| {fmt(norm)}" if norm is not None else "")
+
+
+def fill_of(status, norm, lo, hi) -> str:
+    """The fill of a box with this gradient status on the colour scale (lo, hi) in log10 units."""
+    if status == "grad":
+        return colors.grad_colour(math.log10(norm), lo, hi)
+    if status == "zero":
+        return colors.ZERO_FILL
+    return colors.BAD_FILL if status in ("nan", "inf") else colors.PLAIN_FILL
+
+
+def grad_tip(g, norm) -> str:
+    """The tooltip line of a gradient array."""
+    return f"grad: {_stats(g)}  norm {fmt(norm)}"
+
+
+def _tensor_node(node_id, t, fn, cluster, g, st, lo, hi, grads):
     s, norm = st
     lines = []
     if t.name:
@@ -240,35 +264,26 @@ def _tensor_node(node_id, t, fn, cluster, st, lo, hi):
     else:
         lines.append("const" if not t.requires_grad else "leaf")
     lines.append(f"= {fmt(float(t.data))}" if t.data.ndim == 0 else str(tuple(t.data.shape)))
-    grad_line = {
-        "plain": "no grad" if t.requires_grad else "no grad needed",
-        "zero": "|grad| = 0",
-        "nan": "|grad| NaN",
-        "inf": "|grad| Inf",
-    }.get(s, f"|grad| {fmt(norm)}" if norm is not None else "")
-    lines.append(grad_line)
+    lines.append(grad_line(s, norm, t.requires_grad))
     tip = [
         (t.name or (f"output of {fn.name}" if fn is not None else "leaf")),
         f"dtype {t.data.dtype}, shape {tuple(t.data.shape)}",
         f"value: {_stats(t.data)}",
     ]
-    if t.grad is not None:
-        tip.append(f"grad: {_stats(t.grad.data)}  norm {fmt(norm)}")
+    if g is not None:
+        tip.append(grad_tip(g, norm))
     else:
         tip.append("grad: none" + ("" if t.requires_grad else " (does not require grad)"))
+    k = grads.step_of(t)
+    if k is not None:
+        tip.append(f"backward step {k + 1} of {grads.steps} (the engine's order)")
     if fn is not None:
         doc = (type(fn).__doc__ or "").strip().splitlines()
         if doc:
             tip.append(f"made by {fn.name}: {doc[0]}")
     if cluster:
         tip.append(f"scope {cluster}")
-    fill = colors.PLAIN_FILL
-    if s == "grad":
-        fill = colors.grad_colour(math.log10(norm), lo, hi)
-    elif s == "zero":
-        fill = colors.ZERO_FILL
-    elif s in ("nan", "inf"):
-        fill = colors.BAD_FILL
+    fill = fill_of(s, norm, lo, hi)
     return Node(node_id, "tensor", lines, tip, cluster=cluster, grad_norm=norm, status=s, fill=fill, tensor=t)
 
 
@@ -313,9 +328,8 @@ def _merge(model, key, parents):
         if s == d or (s, d) in seen:
             continue
         seen.add((s, d))
-        both_kept = s == e.src and d == e.dst
-        edges.append(Edge(s, d, e.label if both_kept else None, e.tooltip if both_kept else None))
-    return Model(nodes, edges, parents, model.scale, collapsed=True, title=model.title, legend=model.legend)
+        edges.append(e if s == e.src and d == e.dst else Edge(s, d))
+    return dataclasses.replace(model, nodes=nodes, edges=edges, clusters=parents, collapsed=True)
 
 
 def _collapse_runs(model, max_nodes):

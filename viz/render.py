@@ -106,6 +106,8 @@ DEJAVU_SHRINK = 0.9
 
 def svg_to_png(svg: bytes, dpi: float | None = None) -> bytes:
     """A Graphviz SVG as PNG bytes (white background) at `dpi` (default 96, like `dot -Tpng`)."""
+    if dpi is not None and not dpi > 0:
+        raise ValueError(f"render: dpi must be a positive number, got {dpi!r}")
     try:
         import resvg_py
     except ImportError:

@@ -3,6 +3,7 @@
 import time
 
 import numpy as np
+from conftest import record
 
 import tinygrad_attn as ta
 import viz
@@ -10,10 +11,9 @@ from tinygrad_attn import Tensor
 
 
 def stacked(n):
+    """The record of backward through one stack of n scalars, summed (every edge labelled from the record)."""
     xs = [Tensor(np.float64(i), requires_grad=True) for i in range(n)]
-    loss = ta.stack(xs).sum()
-    loss.backward(retain_grad=True)
-    return loss
+    return record((ta.stack(xs) * 2.0).sum())
 
 
 def best_time(fn, repeats=3):
@@ -38,4 +38,7 @@ def test_drawing_is_linear_in_the_inputs_of_one_op():
 
 def test_stack_inputs_are_all_drawn_below_the_budget():
     g = viz.draw(stacked(50), max_nodes=None)
-    assert sum(n.kind == "tensor" for n in g.nodes) == 52  # 50 inputs, the stack, the sum
+    assert sum(n.kind == "tensor" for n in g.nodes) == 54  # 50 inputs, the stack, the constant 2, the product, the sum
+    stack = next(n.id for n in g.nodes if n.kind == "op" and n.label == ["Stack"])
+    into_stack = [e for e in g.edges if e.dst == stack and e.label and e.label.startswith("gain")]
+    assert len(into_stack) == 50 and into_stack[3].label == f"gain {2 / np.linalg.norm(np.full(50, 2.0)):.3g}"

@@ -15,7 +15,7 @@ GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "small_graph.dot")
 
 
 def golden_graph():
-    """A fixed little graph: a scoped scalar tanh chain into a product with a named weight."""
+    """A fixed little graph, drawn from the record of its backward: a scoped scalar tanh chain times a named weight."""
     x = Tensor(0.5, requires_grad=True, name="x", dtype=np.float64)
     w = Tensor(np.array([1.0, -2.0]), requires_grad=True, name="w")
     h = x
@@ -24,8 +24,9 @@ def golden_graph():
             h = h.tanh()
             h.name = f"h_{k}"
     loss = (w * h).sum()
-    loss.backward(retain_grad=True)
-    return viz.draw(loss)
+    with ta.record_backward() as rec:
+        loss.backward()
+    return viz.draw(rec)
 
 
 def test_golden_dot_file():

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import record
 
 import tinygrad_attn as ta
 import viz
@@ -12,9 +13,9 @@ from viz import layout
 
 
 def rnn(T):
+    """The record of backward through a T-step tanh RNN (H=3)."""
     loss, _, _ = unroll_tanh_rnn(T=T, H=3, radius=1.0, seed=0)
-    loss.backward(retain_grad=True)
-    return loss
+    return record(loss)
 
 
 def cluster_boxes(g, svg):
@@ -56,9 +57,8 @@ def test_unrolled_steps_stand_side_by_side_t1_left():
 
 def test_graph_without_steps_keeps_left_to_right():
     x = ta.Tensor(np.ones(2), requires_grad=True)
-    y = x.tanh().sum()
-    y.backward(retain_grad=True)
-    assert viz.draw(y).rankdir == "LR" and viz.draw(y, rankdir="TB").rankdir == "TB"
+    rec = record(x.tanh().sum())
+    assert viz.draw(rec).rankdir == "LR" and viz.draw(rec, rankdir="TB").rankdir == "TB"
 
 
 def test_collapse_by_pattern_and_labels_with_tokens():
@@ -76,19 +76,19 @@ def test_cluster_labels_carry_tokens_when_open():
 
 
 def test_expand_keeps_a_step_open_when_the_budget_collapses():
-    loss = rnn(6)
-    g = viz.draw(loss, max_nodes=40, expand="t=6")
+    rec = rnn(6)
+    g = viz.draw(rec, max_nodes=40, expand="t=6")
     assert g.clusters == ["t=6"]
     assert sorted(n.summary_of for n in g.nodes if n.kind == "summary") == [f"t={t}" for t in range(1, 6)]
-    both = viz.draw(loss, collapse=["t=1", "t=2"], max_nodes=None, max_width=None)
+    both = viz.draw(rec, collapse=["t=1", "t=2"], max_nodes=None, max_width=None)
     assert both.clusters == [f"t={t}" for t in range(3, 7)]
 
 
 def test_width_budget_collapses_a_wide_drawing():
-    loss = rnn(8)
-    wide = viz.draw(loss, max_width=None)
+    rec = rnn(8)
+    wide = viz.draw(rec, max_width=None)
     assert not wide.model.collapsed
-    narrow = viz.draw(loss, max_width=1500)
+    narrow = viz.draw(rec, max_width=1500)
     assert narrow.model.collapsed and layout.estimate_width(narrow.model, narrow.rankdir) <= 1500
 
 
@@ -99,8 +99,7 @@ def test_tiny_attention_seq2seq_fits_the_default_width():
     out = m(np.array([[1, 2, 3]]), tgt)
     logits = out[0] if isinstance(out, tuple) else out
     loss = ta.functional.cross_entropy(logits.reshape(-1, 8), tgt.reshape(-1))
-    loss.backward(retain_grad=True)
-    g = viz.draw(loss)
+    g = viz.draw(record(loss))
     assert any(c.endswith("t=3") for c in g.clusters) or any(n.kind == "summary" for n in g.nodes)
     assert svg_width(g.pipe("svg").decode()) <= 2500
 

