@@ -2,7 +2,8 @@
 
 `run(out)` writes every picture into the folder `out` and returns (written, numbers): a list
 of (path, what it shows) and the per-run gradient norms. `reading(numbers)` turns the numbers
-into the paragraph the demo prints. Used by `tinygrad-attn demo`. It lives with the command line
+into the paragraph the demo prints. Every graph picture is drawn from the engine's record of
+its backward pass (`ta.record_backward()`), which gives the gradients and the edge labels. Used by `tinygrad-attn demo`. It lives with the command line
 because it is where the parts meet: the models (via `analysis`), `testing` (a gradcheck that fails
 on purpose) and `viz` (the pictures); viz itself only reads finished graphs.
 """
@@ -18,6 +19,7 @@ from viz import draw, frames, render
 from .. import analysis
 from ..autograd import scope
 from ..creation import stack
+from ..record import record_backward
 from ..tensor import Tensor
 from ..testing import GradcheckError, gradcheck
 from ..testing.broken import WrongTanh
@@ -29,25 +31,31 @@ FORGET_BIAS = 3.0
 
 
 def _write(graph, base, written, what, png=True):
-    """Render `graph` to base.svg, plus base.png when the system `dot` is there."""
+    """Render `graph` to base.svg, and to base.png unless `png` is False."""
     written.append((graph.render(base + ".svg"), what))
-    if png and render.system_dot():
+    if png:
         written.append((graph.render(base + ".png"), what + " (PNG)"))
 
 
+def recorded(loss):
+    """Run `loss.backward()` inside `ta.record_backward()`; returns the record."""
+    with record_backward() as rec:
+        loss.backward()
+    return rec
+
+
 def tanh_chain(steps=12, x0=1.0):
-    """h_k = tanh(h_{k-1}), h_0 = x: a scalar chain; returns (output, x) after backward."""
+    """h_k = tanh(h_{k-1}), h_0 = x: a scalar chain; returns (output, x, record of its backward)."""
     x = Tensor(x0, requires_grad=True, name="x", dtype=np.float64)
     h = x
     for k in range(1, steps + 1):
         h = h.tanh()
         h.name = f"h_{k}"
-    h.backward(retain_grad=True)
-    return h, x
+    return h, x, recorded(h)
 
 
 def runs():
-    """Unroll every run inside its own scope and backprop once; {label: (loss, hs)}."""
+    """Unroll every run inside its own scope and backprop once; ({label: (loss, hs)}, total, record)."""
     out = {}
     for r in RADII:
         with scope(f"rho={r}"):
@@ -59,8 +67,7 @@ def runs():
         out[f"rho={RADII[-1]} clip={CLIP}"] = clipped[:2]
     total = stack([loss for loss, _ in out.values()]).sum()  # one op: the columns end level
     total.name = "sum of losses"
-    total.backward(retain_grad=True)
-    return out, total
+    return out, total, recorded(total)  # each h_t keeps its .grad (analysis retains them)
 
 
 def gradcheck_example(path):
@@ -82,52 +89,54 @@ def run(out="out", step_frames=True):
     """Write the study's pictures into `out`; returns (written, numbers)."""
     os.makedirs(out, exist_ok=True)
     written, numbers = [], {}
-    h, x = tanh_chain()
-    numbers["chain"] = (float(x.grad.data), float(h.grad.data))
-    results, total = runs()
+    h, x, chain = tanh_chain()
+    numbers["chain"] = (float(chain.grad_of(x)), float(chain.grad_of(h)))
+    results, total, all_runs = runs()
     numbers["norms"] = {k: analysis.gradient_norms(v[1]) for k, v in results.items()}
     try:
         render.to_bytes("digraph {}", "svg")  # is there any renderer at all?
     except render.RenderError as e:
         written.append(("(graph pictures skipped)", str(e)))
     else:
-        _graphs(out, written, numbers, h, total, step_frames)
+        _graphs(out, written, numbers, chain, all_runs, step_frames)
     _plots(out, written, numbers)
     return written, numbers
 
 
-def _graphs(out, written, numbers, h, total, step_frames):
+def _graphs(out, written, numbers, chain, all_runs, step_frames):
     p = os.path.join
-    chain = draw(h, title="h_k = tanh(h_(k-1)), 12 steps: the gradient shrinks on its way back to x", rankdir="TB")
-    _write(chain, p(out, "tanh_chain"), written, "scalar tanh chain, 12 steps, coloured by |grad|")
+    title = "h_k = tanh(h_(k-1)), 12 steps: the gradient shrinks on its way back to x"
+    _write(draw(chain, title=title, rankdir="TB"), p(out, "tanh_chain"), written, "scalar tanh chain, 12 steps")
     if step_frames:
-        paths = frames(h, p(out, "frames"))
+        paths = frames(chain, p(out, "frames"))
         written.append(
             (p(out, "frames", "index.html"), f"backprop step by step through the chain ({len(paths)} frames)")
         )
 
-    loss, hs, _ = analysis.unroll_tanh_rnn(T=T, H=H, radius=1.0, seed=0)
-    loss.backward(retain_grad=True)
+    loss, _, _ = analysis.unroll_tanh_rnn(T=T, H=H, radius=1.0, seed=0)
     full = draw(
-        loss,
+        recorded(loss),
         constants=False,
         derivatives=False,
         max_nodes=10_000,
+        max_width=None,
         rankdir="TB",
         title=f"tanh RNN, H={H}, T={T}, rho(W_h)=1",
     )
     _write(full, p(out, "rnn_T20"), written, "tanh RNN unrolled over 20 steps, one cluster per step", png=False)
-    if render.system_dot():  # a small overview: the colours, not the labels
-        written.append((full.render(p(out, "rnn_T20_overview.png"), dpi=20), "the same, small (colours only)"))
+    # a small overview: the colours, not the labels
+    written.append((full.render(p(out, "rnn_T20_overview.png"), dpi=20), "the same, small (colours only)"))
     loss4, _, _ = analysis.unroll_tanh_rnn(T=4, H=H, radius=1.0, seed=0)
-    loss4.backward(retain_grad=True)
     detail = draw(
-        loss4, constants=False, rankdir="TB", title="tanh RNN, 4 steps in full: h_t = tanh(h_(t-1) W_h + x_t W_x + b)"
+        recorded(loss4),
+        constants=False,
+        rankdir="TB",
+        title="tanh RNN, 4 steps in full: h_t = tanh(h_(t-1) W_h + x_t W_x + b)",
     )
     _write(detail, p(out, "rnn_T4"), written, "tanh RNN, 4 steps, every op")
 
     overview = draw(
-        total,
+        all_runs,
         constants=False,
         max_nodes=150,
         rankdir="TB",
@@ -138,9 +147,8 @@ def _graphs(out, written, numbers, h, total, step_frames):
     base = p(out, "gradcheck_failure")
     numbers["gradcheck"] = gradcheck_example(base + ".svg")
     written.append((base + ".svg", "gradcheck failure: the input whose gradient disagrees, outlined in red"))
-    if render.system_dot():
-        gradcheck_example(base + ".png")
-        written.append((base + ".png", "gradcheck failure (PNG)"))
+    gradcheck_example(base + ".png")
+    written.append((base + ".png", "gradcheck failure (PNG)"))
 
 
 def _plots(out, written, numbers):
