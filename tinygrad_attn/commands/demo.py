@@ -15,9 +15,37 @@ def run(args) -> int:
 
     t0 = time.perf_counter()
     written, numbers = study.run(args.out, step_frames=not args.no_frames)
+    written += explorer_pages(args.out)
     print(f"wrote {len(written)} files in {time.perf_counter() - t0:.1f} s:")
     for path, what in written:
         print(f"  {path:34s} {what}")
     print()
     print(study.reading(numbers))
     return 0
+
+
+def explorer_pages(out):
+    """The backprop explorer (viz.explore) for the 12-step tanh chain and a 6-step tanh RNN; [(path, what)]."""
+    import os
+
+    import numpy as np
+
+    from viz import RenderError, explore
+
+    from ..analysis import unroll_tanh_rnn
+    from ..tensor import Tensor
+
+    x = Tensor(1.0, requires_grad=True, name="x", dtype=np.float64)
+    h = x
+    for k in range(1, 13):
+        h = h.tanh()
+        h.name = f"h_{k}"
+    loss, _, _ = unroll_tanh_rnn(T=6, H=4, radius=1.0, seed=0)
+    pages = [
+        (h, "h_k = tanh(h_(k-1)), 12 steps", "explore_tanh_chain.html", "backprop explorer: the tanh chain"),
+        (loss, "tanh RNN, 6 steps, H=4", "explore_rnn_T6.html", "backprop explorer: a 6-step tanh RNN, ||dL/dh_t||"),
+    ]
+    try:
+        return [(explore(t, title=title).save(os.path.join(out, name)), what) for t, title, name, what in pages]
+    except RenderError as e:
+        return [("(explorer pages skipped)", str(e))]
