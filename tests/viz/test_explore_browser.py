@@ -12,8 +12,10 @@ import tempfile
 import numpy as np
 import pytest
 
+import tinygrad_attn as ta
 import viz
 from tinygrad_attn import Tensor, analysis
+from tinygrad_attn import functional as F
 
 NUMBER = r"(-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|NaN|-?Inf)"
 REQUIRED = os.environ.get("TINYGRAD_ATTN_REQUIRE_BROWSER") == "1"
@@ -291,6 +293,41 @@ def test_time_strip_is_linked_to_the_graph(browser, pages):
     assert js(browser, "return window.tinygradAttn.current()") == "tg-" + page.graph.node_for(t["hs"][1]).id
     titles = js(browser, "return Array.from(document.querySelectorAll('#strip rect title')).map(e => e.textContent)")
     assert "not reached yet" in titles[0] and "not reached yet" not in titles[1]
+    assert errors(browser) == []
+
+
+def test_attention_weights_sit_next_to_their_gradient(browser, tmp_path):
+    ta.seed(0)
+    model = ta.nn.AttentionSeq2Seq(vocab_size=6, wordvec_size=4, hidden_size=4, cell="rnn")
+    tgt = np.array([[4, 5]])
+    loss = F.cross_entropy(model(np.array([[1, 2, 3]]), tgt).reshape(-1, 6), tgt.reshape(-1))
+    page = viz.explore(loss)
+    browser.get("file://" + os.path.abspath(page.save(tmp_path / "attention.html")))
+    (att,) = page.data["attention"]
+    row = browser.find_element("css selector", "#attention .attn")
+    js(browser, "window.tinygradAttn.show(arguments[0])", att["step"] - 1)
+    assert "dL/dweights: not reached yet" in row.text and len(row.find_elements("tag name", "canvas")) == 1
+    row.click()  # jumps to the softmax step: its gradient appears next to the weights
+    assert js(browser, "return window.tinygradAttn.step()") == att["step"]
+    assert len(row.find_elements("tag name", "canvas")) == 2 and "not reached" not in row.text
+    assert page.record.steps[att["step"]].op == "Softmax"
+    assert errors(browser) == []
+
+
+def test_the_jupyter_iframe_runs_the_page(browser, pages, tmp_path):
+    _, page, t = pages["pq"]
+    parts = [f"{float(c):.3g}" for _, _, c in page.record.contributions_to(t["x"])]
+    total = f"{float(page.record.grad_of(t['x'])):.3g}"
+    host = tmp_path / "notebook.html"
+    host.write_text("<!DOCTYPE html><html><body>" + page._repr_html_() + "</body></html>", encoding="utf-8")
+    browser.get("file://" + str(host))
+    browser.switch_to.frame(browser.find_element("tag name", "iframe"))
+    try:
+        assert [s["op"] for s in js(browser, "return window.tinygradAttn.steps")] == [op for _, op in page.steps]
+        js(browser, "window.tinygradAttn.show(3)")
+        assert f"dL/dx = {parts[0]} + {parts[1]} = {total}" in explain(browser)
+    finally:
+        browser.switch_to.default_content()
     assert errors(browser) == []
 
 
