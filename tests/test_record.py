@@ -139,3 +139,15 @@ def test_anomaly_and_recording_give_the_plain_gradients():
     for g1, g2, g3 in zip(plain, grads(ta.detect_anomaly), grads(ta.record_backward)):
         np.testing.assert_allclose(g2, g1, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(g3, g1, rtol=1e-12, atol=1e-12)
+
+
+def test_a_record_that_does_not_accumulate_leaves_grads_alone():
+    x = leaf(3)
+    x.grad = Tensor(np.full(3, 7.0))
+    y = x.tanh()
+    y.retain_grad()
+    with ta.record_backward(accumulate=False) as rec:
+        (y * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, 7.0)
+    assert y.grad is None
+    np.testing.assert_allclose(rec.grad_of(x), 2 * (1 - np.tanh(x.data) ** 2))

@@ -43,6 +43,7 @@ __all__ = [
     "record_sites",
 ]
 
+_heappush = heapq.heappush
 _ARRAY_TYPES = {np.ndarray, np.float64, np.float32, np.float16}  # numpy gives scalars for 0-d results
 _SEQ = itertools.count(1)  # creation order of nodes: a later node never feeds an earlier one
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -197,7 +198,7 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
             acc.open_step(t, g)
         if t._hooks:
             g = _run_hooks(t, g)
-        if retain_grad or t._retain:
+        if (retain_grad or t._retain) and acc.accumulate:
             _accumulate(t, g, arrays)
         fn = t._ctx
         inputs = fn.inputs
@@ -209,8 +210,12 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
                 break
         if not arrays:
             ins, out = inputs, t
+        elif len(inputs) == 1:
+            ins, out = (inputs[0].data,), t.data
+        elif len(inputs) == 2:
+            ins, out = (inputs[0].data, inputs[1].data), t.data
         else:
-            ins, out = (inputs[0].data,) if len(inputs) == 1 else [p.data for p in inputs], t.data
+            ins, out = [p.data for p in inputs], t.data
         if fn.routes_own_grads:
             fn.vjp(acc, g, ins, out)
         else:
@@ -261,6 +266,7 @@ class Accumulator:
         self.deferred = {}  # leaf id -> [(a, g)], summed by `finish`
         self.node = None  # the tensor whose node is running its rule (for error messages)
         self.anomaly = False
+        self.accumulate = True  # False inside record_backward(accumulate=False)
 
     def put(self, p, pg):
         """Add a checked gradient `pg` (of p's shape) to what `p` has received so far."""
@@ -309,7 +315,7 @@ class Accumulator:
                 if p._ctx is None:
                     self.leaves[key] = p
                 else:
-                    heapq.heappush(self.heap, (-p._ctx.seq, p))
+                    _heappush(self.heap, (-p._ctx.seq, p))
             elif not arrays:
                 table[key] = prev + pg
             elif id(prev) in owned:
@@ -370,13 +376,15 @@ class Accumulator:
             if pairs is not None:
                 gw = weight_grad(pairs)
                 g = gw if g is None else g + gw
-            self.leaf_done(t, g)
+            if self.leaf_done(t, g):
+                continue
             if t._hooks:
                 g = _run_hooks(t, g)
             _accumulate(t, g, self.arrays)
 
-    def leaf_done(self, t, g):
-        pass
+    def leaf_done(self, t, g) -> bool:
+        """Called with each leaf's total gradient; True skips its hooks and `.grad`."""
+        return False
 
     def _as_grad(self, fn, i, pg):
         p = fn.inputs[i]
@@ -431,6 +439,7 @@ class CarefulAccumulator(Accumulator):
 
     def start_record(self, rec, root):
         self.rec, self.run = rec, rec.start(root)
+        self.accumulate = rec.accumulate
 
     def open_step(self, t, g):
         if self.rec is not None:
@@ -468,8 +477,10 @@ class CarefulAccumulator(Accumulator):
             self.add(fn, i, a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1])))
 
     def leaf_done(self, t, g):
-        if self.rec is not None:
-            self.rec.leaves.append(_record.Leaf(t, _record.as_array(g), self.run))
+        if self.rec is None:
+            return False
+        self.rec.leaves.append(_record.Leaf(t, _record.as_array(g), self.run))
+        return not self.rec.accumulate
 
 
 def _index_add(g, idx, shape):

@@ -69,7 +69,8 @@ class Leaf:
 class Record:
     """The steps and leaf gradients of every backward run inside one `record_backward()` block."""
 
-    def __init__(self):
+    def __init__(self, accumulate: bool = True):
+        self.accumulate = accumulate  # False: backward leaves every `.grad` as it was
         self.steps: list[Step] = []
         self.leaves: list[Leaf] = []
         self.roots: list = []  # the tensor each run started from
@@ -119,9 +120,13 @@ class Record:
 
 
 @contextlib.contextmanager
-def record_backward():
-    """Context manager yielding a `Record` of every backward run inside (this thread or task)."""
-    rec = Record()
+def record_backward(accumulate: bool = True):
+    """Context manager yielding a `Record` of every backward run inside (this thread or task).
+
+    With `accumulate=False` the runs only record: no `.grad` changes (leaf hooks do not run;
+    hooks on intermediate tensors do, since they shape the gradients passed on).
+    """
+    rec = Record(accumulate)
     token = ACTIVE.set(rec)
     try:
         yield rec

@@ -164,25 +164,25 @@ class Tensor:
 
     # ---- arithmetic (each a Function in ops/) ---------------------------------------------
     def __add__(self, other):
-        return _ops.Add.apply(self, lift(other, self))
+        return _ops.Add.apply(self, other if type(other) is Tensor else lift(other, self))
 
     def __radd__(self, other):
         return _ops.Add.apply(lift(other, self), self)
 
     def __sub__(self, other):
-        return _ops.Sub.apply(self, lift(other, self))
+        return _ops.Sub.apply(self, other if type(other) is Tensor else lift(other, self))
 
     def __rsub__(self, other):
         return _ops.Sub.apply(lift(other, self), self)
 
     def __mul__(self, other):
-        return _ops.Mul.apply(self, lift(other, self))
+        return _ops.Mul.apply(self, other if type(other) is Tensor else lift(other, self))
 
     def __rmul__(self, other):
         return _ops.Mul.apply(lift(other, self), self)
 
     def __truediv__(self, other):
-        return _ops.Div.apply(self, lift(other, self))
+        return _ops.Div.apply(self, other if type(other) is Tensor else lift(other, self))
 
     def __rtruediv__(self, other):
         return _ops.Div.apply(lift(other, self), self)
@@ -194,7 +194,7 @@ class Tensor:
         return _ops.Pow.apply(lift(other, self), self)
 
     def __matmul__(self, other):
-        return _ops.MatMul.apply(self, lift(other, self))
+        return _ops.MatMul.apply(self, other if type(other) is Tensor else lift(other, self))
 
     def __rmatmul__(self, other):
         return _ops.MatMul.apply(lift(other, self), self)
