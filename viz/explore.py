@@ -23,7 +23,8 @@ from tinygrad_attn import Tensor
 from tinygrad_attn.record import Record, record_backward
 
 from . import render
-from .explore_data import PREFIX, page_data
+from .explore_data import page_data
+from .explore_map import PREFIX
 from .explore_page import page
 from .graph import Graph, draw
 from .model import walk
