@@ -23,10 +23,15 @@ def fmt(v) -> str:
 
 
 def norm(a) -> float:
-    """Euclidean norm of an array, scaled so tiny (1e-180) and huge entries neither underflow nor overflow."""
-    flat = np.asarray(a, dtype=np.float64).reshape(-1)
+    """Euclidean norm of an array; tiny (1e-180) or huge entries are rescaled so they neither underflow nor overflow."""
+    flat = np.asarray(a).reshape(-1)
     if flat.size <= 1:
         return abs(float(flat[0])) if flat.size else 0.0
+    with np.errstate(over="ignore", under="ignore"):
+        square = float(np.dot(flat, flat))
+    if 1e-200 < square < float("inf"):  # the usual case: one pass, no copy
+        return float(np.sqrt(square))
+    flat = flat.astype(np.float64)
     top = float(np.max(np.abs(flat)))
     if top == 0.0 or not np.isfinite(top):
         return top if not np.isnan(flat).any() else float("nan")
@@ -51,7 +56,7 @@ def edge_label(op: str, i: int, g, gnorm: float, c, elementwise: bool):
     shown as its smallest..largest; "gain": ||c|| / ||g|| where no single derivative exists
     (matrix ops, reductions, broadcasts). None where the record cannot tell (g is zero).
     """
-    c = np.asarray(c, dtype=np.float64)
+    c = np.asarray(c)
     with np.errstate(all="ignore"):
         if g.size == 1 and c.size == 1:
             gv, cv = float(g.reshape(-1)[0]), float(c.reshape(-1)[0])
@@ -146,7 +151,7 @@ class Recorded:
         got = self.by_fn.get(key)
         out = None
         if got is not None:
-            g = np.asarray(got[0], dtype=np.float64)
+            g = np.asarray(got[0])
             gnorm = norm(g)  # once per op: per input it would be quadratic (stack)
             ew = is_elementwise(fn)
             out = [None if c is None else edge_label(fn.name, i, g, gnorm, c, ew) for i, c in enumerate(got[1])]
