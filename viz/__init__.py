@@ -1,8 +1,9 @@
 """viz: draw the computation graph with the gradient that reached every node, and plot gradient flow.
 
-`viz.draw(loss)` after `loss.backward(retain_grad=True)` returns a `Graph` (`.source` DOT,
-`.render("g.svg")`, shown inline in Jupyter). `viz.frames(loss, folder)` writes a step-through of
-the backward pass. `viz.plots` holds the matplotlib figures (imported on first use).
+`viz.draw(rec)` of a `ta.record_backward()` record (or `viz.draw(loss, backward=True)`) returns a
+`Graph` (`.source` DOT, `.render("g.svg")`, shown inline in Jupyter); its numbers come from the
+record. `viz.frames(rec, folder)` writes a step-through of the backward pass in the engine's order.
+`viz.plots` holds the matplotlib figures (imported on first use).
 """
 
 from .explore import Explorer, explore
