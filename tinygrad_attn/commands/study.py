@@ -3,9 +3,10 @@
 `run(out)` writes every picture into the folder `out` and returns (written, numbers): a list
 of (path, what it shows) and the per-run gradient norms. `reading(numbers)` turns the numbers
 into the paragraph the demo prints. Every graph picture is drawn from the engine's record of
-its backward pass (`ta.record_backward()`), which gives the gradients and the edge labels. Used by `tinygrad-attn demo`. It lives with the command line
-because it is where the parts meet: the models (via `analysis`), `testing` (a gradcheck that fails
-on purpose) and `viz` (the pictures); viz itself only reads finished graphs.
+its backward pass (`ta.record_backward()`), which gives the gradients and the edge labels.
+Used by `tinygrad-attn demo`. It lives with the command line because it is where the parts
+meet: the models (via `analysis`), `testing` (a gradcheck that fails on purpose) and `viz`
+(the pictures); viz itself only reads finished graphs.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def _graphs(out, written, numbers, chain, all_runs, step_frames):
     title = "h_k = tanh(h_(k-1)), 12 steps: the gradient shrinks on its way back to x"
     _write(draw(chain, title=title, rankdir="TB"), p(out, "tanh_chain"), written, "scalar tanh chain, 12 steps")
     if step_frames:
-        paths = frames(chain, p(out, "frames"))
+        paths = frames(chain, p(out, "frames"), derivatives=True)  # a label appears once its op has run
         written.append(
             (p(out, "frames", "index.html"), f"backprop step by step through the chain ({len(paths)} frames)")
         )
