@@ -12,12 +12,9 @@ show(k), current()} and keeps the arithmetic of the current step in the element 
 from __future__ import annotations
 
 import html
-import inspect
 import json
 import os
 import re
-
-import numpy as np
 
 from tinygrad_attn import Tensor
 from tinygrad_attn.record import Record, record_backward
@@ -92,7 +89,7 @@ def explore(
         rec = _record(root)
     else:
         raise TypeError(f"explore: expected a Tensor or a Record, got {type(tensor_or_record).__name__}")
-    graph = _drawing(rec, root, max_nodes=max_nodes, rankdir=rankdir, derivatives=derivatives, constants=constants)
+    graph = _drawing(rec, max_nodes=max_nodes, rankdir=rankdir, derivatives=derivatives, constants=constants)
     heading = title or f"backprop through {root.name or (root.op.name if root.op else 'a leaf')}"
     data = page_data(rec, graph, root, max_values=max_values, title=heading, constants=constants)
     svg = prepare_svg(graph.pipe("svg").decode("utf-8"))
@@ -122,33 +119,9 @@ def _record(loss) -> Record:
     return rec
 
 
-def _drawing(rec, root, **kwargs) -> Graph:
-    """`viz.draw` of the recorded graph: each tensor shows the gradient the record gave it.
-
-    A `draw` that takes a record gets it; one that reads `.grad` gets, for the time of the call,
-    every tensor holding its recorded gradient (the previous `.grad` values are put back).
-    """
-    params = inspect.signature(draw).parameters
-    if "max_width" in params:
-        kwargs["max_width"] = None  # the page pans and zooms: only the node count limits the layout
-    if "tensor_or_record" in params:  # draw reads the record itself (edge labels from it too)
-        return draw(rec, **kwargs)
-    totals = {}
-    for item in list(rec.steps) + list(rec.leaves):
-        t = item.tensor
-        prev = totals.get(id(t))
-        totals[id(t)] = (t, np.asarray(item.grad) if prev is None else prev[1] + item.grad)
-    tensors = walk(root)
-    saved = [(t, t.grad) for t in tensors]
-    try:
-        for t in tensors:
-            if t.requires_grad:
-                found = totals.get(id(t))
-                t.grad = None if found is None else Tensor(found[1].astype(t.data.dtype, copy=False))
-        return draw(root, **kwargs)
-    finally:
-        for t, g in saved:
-            t.grad = g
+def _drawing(rec, **kwargs) -> Graph:
+    """`viz.draw` of the record: node gradients and edge labels from it, no width budget (the page pans)."""
+    return draw(rec, max_width=None, **kwargs)
 
 
 _NODE = re.compile(r'<g id="[^"]*" class="node">\s*<title>([^<]*)</title>\n?')
