@@ -79,13 +79,17 @@ class _Replay:
     def __init__(self, model, rec):
         self.model, self.rec = model, rec
         nodes = model.nodes
+        self.nodes = {n.id: n for n in nodes}
         self.box = {id(n.tensor): n.id for n in nodes if n.kind == "tensor"}
         self.op_node = {id(n.fn): n.id for n in nodes if n.kind == "op"}
         self.refs = {}  # main box id -> ids of its copies inside clusters
         for n in nodes:
             if n.kind == "ref":
                 self.refs.setdefault(n.ref_of, []).append(n.id)
-        self.nodes = {n.id: n for n in nodes}
+        self.feeds = {}  # copy id -> the op nodes it feeds: it fills up once one of them has run
+        for e in model.edges:
+            if e.src in self.nodes and self.nodes[e.src].kind == "ref":
+                self.feeds.setdefault(e.src, set()).add(e.dst)
         self.lo, self.hi = model.scale
 
     def frames(self, sheet, titles):
@@ -106,10 +110,11 @@ class _Replay:
             if op is not None:
                 done_ops.add(op)
             current = [x for x in (self.box.get(id(s.tensor)), op) if x is not None]
-            states = {}
+            states = dict(received)
             for box, g in received.items():
-                for node_id in [box, *self.refs.get(box, [])]:
-                    states[node_id] = g
+                for copy in self.refs.get(box, []):
+                    if self.feeds.get(copy, set()) & done_ops:  # a copy fills up from its own op on
+                        states[copy] = g
             yield sheet.frame(titles[k], self, states, done_ops, current)
 
     def _arrive(self, received, t, g):

@@ -9,6 +9,7 @@ from conftest import record, recorded_chain
 
 import viz
 from tinygrad_attn import Tensor
+from tinygrad_attn.analysis import unroll_tanh_rnn
 from viz import colors, render
 
 
@@ -114,3 +115,17 @@ def test_frames_refuse_a_huge_graph(tmp_path):
     rec, h, x = recorded_chain(30)
     with pytest.raises(ValueError, match="max_frames=10"):
         viz.frames(rec, tmp_path, max_frames=10)
+
+
+def test_a_copy_of_a_shared_weight_fills_up_from_its_own_step_on(tmp_path):
+    loss, hs, params = unroll_tanh_rnn(T=3, H=2, radius=1.0, seed=0)
+    rec = record(loss)
+    g = viz.draw(rec)
+    copies = {n.cluster: n for n in g.nodes if n.kind == "ref" and n.label == ["W_x"]}
+    ops = {n.id: n.fn for n in g.nodes if n.kind == "op"}
+    fed = {e.src: ops[e.dst] for e in g.edges if e.src in {c.id for c in copies.values()}}
+    k = next(s.index for s in rec.steps if s.fn is fed[copies["t=3"].id])  # the step of t=3's x_3 @ W_x
+    svgs = read(viz.frames(rec, tmp_path))
+    assert "grad: pending" not in segment(svgs[k], copies["t=3"].id)
+    assert "grad: pending" in segment(svgs[k], copies["t=1"].id)  # W_x has some gradient, not from t=1 yet
+    assert "grad: pending" not in segment(svgs[-1], copies["t=1"].id)
