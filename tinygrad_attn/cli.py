@@ -1,4 +1,4 @@
-"""The `tinygrad-attn` command: `demo` (the vanishing-gradient study), `train` and `predict` (seq2seq models).
+"""The `tinygrad-attn` command: `demo` (the vanishing-gradient study), `train`/`predict` (seq2seq), `lecture`.
 
 Each subcommand lives in its own module with `add_arguments(parser)` and `run(args) -> int`;
 this file only wires them together.
@@ -14,6 +14,7 @@ COMMANDS = {
     "demo": ("tinygrad_attn.commands.demo", "the vanishing-gradient study: pictures into out/"),
     "train": ("tinygrad_attn.commands.train", "train a seq2seq model on a task or a data file"),
     "predict": ("tinygrad_attn.commands.predict", "ask a checkpoint written by train --save a question"),
+    "lecture": ("tinygrad_attn.commands.lecture", "the lecture's figures, each with a caption (--lang ko)"),
 }
 
 
