@@ -88,6 +88,8 @@ PANELS_JS = r"""
     }
     el("div", "from " + parts.map((p) => steps[p[0]].op + " (step " + (p[0] + 1) + ")").join(", "), "note", box);
   }
+  // a local derivative read off as contribution / incoming: "?" where the incoming gradient is 0
+  const dfmt = (x) => (Number.isNaN(num(x)) ? "?" : fmt(x));
   function contribution(box, k, inp, i) {
     const s = steps[k], p = T[inp.t], d = el("div", null, "inp", box);
     el("div", "Input " + i + ": " + p.name + " " + shape(p.value.s), "", d);
@@ -97,11 +99,13 @@ PANELS_JS = r"""
     }
     const g = s.g, c = inp.c;
     if (inp.kind === "scalar") {
-      el("div", fmt(g.v[0]) + " × " + fmt(inp.d.v[0]) + " = " + fmt(c.v[0]), "eq", d);
-      el("div", "incoming × local derivative = contribution", "note", d);
+      el("div", fmt(g.v[0]) + " × " + dfmt(inp.d.v[0]) + " = " + fmt(c.v[0]), "eq", d);
+      el("div", "incoming × local derivative = contribution" +
+        (Number.isNaN(num(inp.d.v[0])) ? " (? : the incoming gradient is 0)" : ""), "note", d);
     } else if (inp.kind === "elementwise" && c.n <= 8) {
-      el("div", list(g) + " ⊙ " + list(inp.d) + " = " + list(c), "eq", d);
+      el("div", list(g) + " ⊙ [" + inp.d.v.map(dfmt).join(", ") + "] = " + list(c), "eq", d);
       el("div", "incoming ⊙ local derivative (elementwise) = contribution", "note", d);
+      if (inp.d.v.some((x) => Number.isNaN(num(x)))) el("div", "?: the incoming gradient is 0 there", "note", d);
     } else {
       const gain = num(g.norm) > 0 ? fmt(num(c.norm) / num(g.norm)) : "?";
       el("div", "||incoming|| " + fmt(g.norm) + " -> ||contribution|| " + fmt(c.norm) + ";  gain " + gain, "eq", d);

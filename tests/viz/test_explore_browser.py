@@ -184,6 +184,16 @@ def test_explain_writes_elementwise_vectors_and_matrix_gains(browser, pages):
     assert errors(browser) == []
 
 
+def test_a_zero_incoming_gradient_hides_no_derivative_behind_a_number(browser, tmp_path):
+    x = Tensor(0.3, requires_grad=True, name="x", dtype=np.float64)
+    page = viz.explore(x.tanh() * 0.0)  # the Tanh step receives 0: c / g cannot give tanh'
+    browser.get("file://" + os.path.abspath(page.save(tmp_path / "zero.html")))
+    k = next(s.index for s in page.record.steps if s.op == "Tanh")
+    js(browser, "window.tinygradAttn.show(arguments[0])", k)
+    assert "0 × ? = 0" in explain(browser) and "the incoming gradient is 0" in explain(browser)
+    assert errors(browser) == []
+
+
 def test_nodes_not_reached_yet_stay_blank(browser, pages):
     page, _ = load(browser, pages, "chain")
     n = len(page.steps)
