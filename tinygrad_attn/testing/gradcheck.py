@@ -14,6 +14,7 @@ import numpy as np
 
 from ..autograd import enable_grad, no_grad, record_sites
 from ..record import record_backward
+from ..record import record_backward as ta_record_backward
 from ..tensor import Tensor
 from .graph import check_graph
 from .numeric import numeric_jacobian, tolerances_for, worst
@@ -225,8 +226,9 @@ def _render_failure(graph, us, node, info, path):
         return ""
     leaves, ys = graph
     root = ys[0]
-    root.backward(np.asarray(us[0], dtype=root.dtype), retain_graph=True, retain_grad=True)
-    g = viz.draw_gradcheck_failure(root, leaves[info["argument"]], info["element"], info["analytic"], info["numeric"])
+    with ta_record_backward(accumulate=False) as rec:  # edges labelled with what each backward passed on
+        root.backward(np.asarray(us[0], dtype=root.dtype), retain_graph=True)
+    g = viz.draw_gradcheck_failure(rec, leaves[info["argument"]], info["element"], info["analytic"], info["numeric"])
     drawn = g.node_for(node.tensor) if node is not None else None
     if drawn is not None:
         drawn.outline = FAIL
