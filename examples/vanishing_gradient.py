@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+import tinygrad_attn as ta
 import viz
 from tinygrad_attn import Tensor, analysis
 
@@ -31,16 +32,18 @@ def main(argv=None):
     for k in range(1, 13):
         h = h.tanh()
         h.name = f"h_{k}"
-    h.backward(retain_grad=True)  # retain_grad: keep .grad on every node, for the picture
-    print("wrote", viz.draw(h, rankdir="TB").render(os.path.join(args.out, "tanh_chain.svg")))
+    with ta.record_backward() as rec:  # the engine's own account: gradients and each edge's derivative
+        h.backward()
+    print("wrote", viz.draw(rec, rankdir="TB").render(os.path.join(args.out, "tanh_chain.svg")))
 
     # 2. nn.RNN in its per-step form (h_0, then t=1..T) at three spectral radii of W_h; ||dL/dh_t|| per t
     norms = {}
     for radius in (0.5, 1.0, 2.0):
         loss, hs, _ = analysis.unroll_tanh_rnn(T=args.steps, H=8, radius=radius, seed=0)
-        loss.backward(retain_grad=True)
+        with ta.record_backward() as rec:
+            loss.backward(retain_grad=True)  # retain_grad: gradient_norms reads .grad of each h_t
         norms[f"rho={radius}"] = analysis.gradient_norms(hs)
-        g = viz.draw(loss, constants=False, max_nodes=60, rankdir="TB")  # one box per time step
+        g = viz.draw(rec, constants=False, max_nodes=60, rankdir="TB")  # one box per time step
         print("wrote", g.render(os.path.join(args.out, f"rnn_rho{radius}.svg")))
     path = os.path.join(args.out, "grad_norms.png")
     viz.plots.gradient_norms(norms, path)
