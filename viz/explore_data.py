@@ -17,10 +17,8 @@ import numpy as np
 
 from . import colors
 from .explore_map import Elements, attention_steps, dom, time_key, time_strip
+from .grads import is_elementwise
 from .model import fmt
-
-ELEMENTWISE_MODULE = "tinygrad_attn.ops.elementwise"  # ops whose Jacobian is diagonal (same-shape input)
-SMALL = 8  # arrays up to this size are written out in full in the arithmetic
 
 
 def nums(a, cap=None) -> list:
@@ -28,7 +26,7 @@ def nums(a, cap=None) -> list:
     flat = np.asarray(a, dtype=np.float64).reshape(-1)
     if cap is not None:
         flat = flat[:cap]
-    if flat.size <= 32:  # few numbers: plain Python is faster than a dozen numpy calls
+    if flat.size <= 8:  # few numbers: plain Python is faster than a dozen numpy calls
         return [_json_float(float(f"{x:.7g}")) for x in flat.tolist()]
     finite = np.isfinite(flat)
     with np.errstate(all="ignore"):
@@ -57,9 +55,8 @@ def summary(a, cap: int) -> dict:
     a = np.asarray(a)
     flat = a.astype(np.float64, copy=False).reshape(-1)
     out = {"s": list(a.shape), "n": int(flat.size), "v": nums(flat, cap)}
-    if flat.size:
-        with np.errstate(all="ignore"):
-            lo, hi, mean, size = nums([flat.min(), flat.max(), flat.mean(), norm(flat)])
+    if flat.size:  # (page_data silences numpy's warnings once for all arrays: errstate costs 30 us a call)
+        lo, hi, mean, size = nums([flat.min(), flat.max(), flat.mean(), norm(flat)])
         out.update(min=lo, max=hi, mean=mean, norm=size)
     return out
 
@@ -69,6 +66,9 @@ def norm(a) -> float:
     flat = np.asarray(a, dtype=np.float64).reshape(-1)
     if flat.size == 0:
         return 0.0
+    square = float(np.dot(flat, flat))
+    if 1e-300 < square < math.inf:  # nothing underflowed or overflowed
+        return math.sqrt(square)
     top = float(np.max(np.abs(flat)))
     if top == 0.0 or not math.isfinite(top):
         return top
@@ -126,15 +126,14 @@ def local(fn, g, c, cap):
     """
     g = np.asarray(g, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)
-    elementwise = type(fn).__module__ == ELEMENTWISE_MODULE
+    elementwise = is_elementwise(fn)
     if g.size == 1 and c.size == 1:
         kind = "scalar"
     elif elementwise and c.shape == g.shape:
         kind = "elementwise"
     else:
         return ("reduced" if elementwise else "other"), None
-    with np.errstate(all="ignore"):
-        d = np.where(g != 0, c / np.where(g != 0, g, 1.0), np.nan)  # NaN: not readable where g = 0
+    d = np.where(g != 0, c / np.where(g != 0, g, 1.0), np.nan)  # NaN: not readable where g = 0
     return kind, summary(d.reshape(c.shape), cap)
 
 
@@ -144,6 +143,11 @@ def page_data(rec, graph, root, max_values: int = 256, title: str = "", constant
 
     graph: `viz.draw(root, constants=constants)`, the picture the page shows.
     """
+    with np.errstate(all="ignore"):  # NaN/Inf gradients are shown, not warned about
+        return _page_data(rec, graph, root, max_values, title, constants)
+
+
+def _page_data(rec, graph, root, max_values, title, constants):
     steps = rec.steps
     big = len(steps) > 300
     cap_c = 16 if big else max_values  # contributions and running sums: fewer numbers on big graphs
