@@ -24,7 +24,6 @@ from .explore_data import page_data
 from .explore_map import PREFIX
 from .explore_page import page
 from .graph import Graph, draw
-from .model import walk
 
 
 class Explorer:
@@ -70,8 +69,9 @@ def explore(
 ) -> Explorer:
     """The explorer page for a scalar `loss` (Tensor with its graph) or a `ta.record_backward()` record.
 
-    Given a tensor, it runs `loss.backward(retain_graph=True)` inside `ta.record_backward()` and
-    then puts every `.grad` back as it was: exploring changes no gradient (hooks do run).
+    Given a tensor, it runs `loss.backward(retain_graph=True)` inside
+    `ta.record_backward(accumulate=False)`: exploring changes no `.grad` (hooks on intermediate
+    tensors run, as they shape the gradients; leaf hooks do not).
     Given a record, it shows that record (one output; the graph must still be alive).
     max_nodes: above this many nodes clusters collapse into summary boxes (None: never).
     max_values: at most this many numbers of any array go into the page (statistics cover all).
@@ -97,14 +97,13 @@ def explore(
 
 
 def _record(loss) -> Record:
-    """Record one backward from `loss`, leaving every `.grad` in its graph as it was."""
+    """Record one backward from `loss` without changing any `.grad` (`record_backward(accumulate=False)`)."""
     if loss.op is None:
         raise ValueError("explore: the tensor is a leaf; pass the output of a computation (a scalar loss)")
     if loss.data.size != 1:
         raise ValueError(f"explore: the output has shape {loss.shape}; explore a scalar (e.g. loss.sum())")
-    saved = [(t, t.grad) for t in walk(loss)]
     try:
-        with record_backward() as rec:
+        with record_backward(accumulate=False) as rec:
             loss.backward(retain_graph=True)
     except RuntimeError as e:
         if "second time" in str(e):
@@ -113,9 +112,6 @@ def _record(loss) -> Record:
                 "`with ta.record_backward() as rec: loss.backward()` first and explore the record"
             ) from e
         raise
-    finally:
-        for t, g in saved:
-            t.grad = g
     return rec
 
 
