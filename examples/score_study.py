@@ -222,6 +222,20 @@ def table(runs):
     return "\n".join(lines)
 
 
+BEGIN, END = "<!-- score table: examples/score_study.py --report -->", "<!-- /score table -->"
+
+
+def update_readme(path, text):
+    """Replace what stands between the BEGIN and END markers of `path` with `text`."""
+    with open(path, encoding="utf-8") as f:
+        s = f.read()
+    a, b = s.find(BEGIN), s.find(END)
+    if a < 0 or b < a:
+        raise SystemExit(f"{path}: no {BEGIN!r} ... {END!r} block")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(s[: a + len(BEGIN)] + "\n" + text + "\n" + s[b:])
+
+
 def plot(runs, out):
     """accuracy.png (test accuracy per epoch, one colour per score, one line per seed) and maps.png."""
     import matplotlib
@@ -230,13 +244,17 @@ def plot(runs, out):
     import matplotlib.pyplot as plt
 
     labels = sorted({label(r) for r in runs}, key=lambda k: [*nn.SCORES, k].index(k.split(" ")[0]))
-    colors = plt.get_cmap("tab20")(np.linspace(0, 1, max(len(labels), 2)))
+    order = list(nn.SCORES)
     fig, ax = plt.subplots(figsize=(9, 5.2))
-    for lab, c in zip(labels, colors):
+    for lab in labels:
+        base = lab.split(" ")[0]
+        c = plt.get_cmap("tab10")(order.index(base) % 10)
+        style = "o-" if lab == base else "s--"  # variants (score options) dashed
         for i, r in enumerate(sorted((r for r in runs if label(r) == lab), key=lambda r: r["seed"])):
             ep = [e["epoch"] for e in r["epochs"]]
             acc = [100 * e["test_accuracy"] for e in r["epochs"]]
-            ax.plot(ep, acc, "o-", color=c, ms=3, lw=1.4, alpha=0.9, label=lab if i == 0 else None)
+            ax.plot(ep, acc, style, color=c, ms=3, lw=1.4, alpha=0.85, label=lab if i == 0 else None)
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(-2, 102)
@@ -250,14 +268,12 @@ def plot(runs, out):
     n = len(seed0)
     if not n:
         return
-    cols = 5
-    fig, axes = plt.subplots((n + cols - 1) // cols, cols, figsize=(3.6 * cols, 3.4 * ((n + cols - 1) // cols)))
+    cols = min(5, n)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows + 0.4), squeeze=False)
     for ax in np.ravel(axes)[n:]:
         ax.axis("off")
-    for ax, lab in zip(np.ravel(axes), labels):
-        if lab not in seed0:
-            ax.axis("off")
-            continue
+    for ax, lab in zip(np.ravel(axes), [k for k in labels if k in seed0]):
         r = seed0[lab]
         m = r["maps"][0]
         w = np.array(m["weights"])
@@ -265,7 +281,8 @@ def plot(runs, out):
         ax.set_xticks(range(len(m["question"])), list(m["question"]), fontsize=6)
         ax.set_yticks(range(len(m["answer"])), list(m["answer"]), fontsize=6)
         ax.set_title(f"{lab}\n{100 * r['best_accuracy']:.1f} % (seed 0)", fontsize=8)
-    fig.suptitle(f"Attention of each score on {seed0[labels[0]]['maps'][0]['question']!r} after training")
+    first = next(iter(seed0.values()))["maps"][0]["question"]
+    fig.suptitle(f"Attention of each score on {first!r} (seed 0, at its last epoch)")
     fig.tight_layout()
     fig.savefig(os.path.join(out, "maps.png"), dpi=110)
     plt.close(fig)
@@ -290,12 +307,15 @@ def main(argv=None):
     p.add_argument("--train-limit", type=int, help="use only this many training examples (quick checks)")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     p.add_argument("--report", action="store_true", help="only print the table and draw the plots from the JSON")
+    p.add_argument("--readme", metavar="FILE", help="with --report: put the table between the score-table markers")
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     if args.report:
         runs = load_runs(args.out)
         print(table(runs))
         plot(runs, args.out)
+        if args.readme:
+            update_readme(args.readme, table(runs))
         return
     from tinygrad_attn.commands.train import limit_blas_threads
 
