@@ -34,7 +34,7 @@ TEXT = {
             "그림 6-2를 라이브러리가 직접 그렸다. tanh RNN 계층 하나를 강의의 스텝별 형태 "
             "h_t = tanh(h_(t-1) W_h + x_t W_x + b)로 T={T} 스텝 펼쳤다. 각 스텝(왼쪽에서 오른쪽으로 t=1..{T} "
             "상자)마다 MatMul 노드가 두 개씩(모두 {matmuls}개) 있고, 상태의 이름은 강의처럼 h_1..h_{T}, 초기 "
-            "상태는 h_0이다. 색은 L = sum(h_{T})를 한 번 역전파했을 때 각 노드에 도달한 기울기의 크기이다: "
+            "상태는 h_0이다. 색은 L = sum(h_{T})에서 한 번 역전파했을 때 각 노드에 도달한 기울기의 크기이다: "
             "t = 1..{T}에서 ||dL/dh_t|| = {grad_h}. W_h, W_x, b는 모든 스텝이 공유하므로 그 기울기는 스텝별 "
             "기울기의 합이다. 탐색기 페이지 fig6_2_explore.html에서 역전파를 노드 하나씩, 숫자와 함께 다시 볼 "
             "수 있다."
@@ -95,7 +95,7 @@ TEXT = {
             "of at most 1. Together with W_h^T (figure 6-7) this is why the plain RNN's gradient vanishes."
         ),
         "ko": (
-            "tanh와 그 도함수. 도함숫값은 엔진의 역전파로 구했다. dy/dx = 1 - y^2의 최댓값은 {max:.3f}(x = 0)"
+            "tanh 함수와 그 도함수. 도함숫값은 엔진의 역전파로 구했다. dy/dx = 1 - y^2의 최댓값은 {max:.3f}(x = 0)"
             "이고 x가 0에서 멀어지면 빠르게 작아진다: x = 1에서 {t1:.2f}, x = 2에서 {t2:.3f}. tanh 노드를 "
             "역전파하면 기울기에 이 값이 곱해지므로, tanh 노드 T개를 차례로 지나면 1 이하인 값 T개가 곱해진다. "
             "W_h^T(그림 6-7)와 함께 이것이 기본 RNN에서 기울기가 소실되는 이유이다."
@@ -111,7 +111,7 @@ TEXT = {
             "decoder."
         ),
         "ko": (
-            "Seq2Seq(책의 7장): LSTM 인코더(H={hidden}, 학습 전 가중치)가 날짜 {question!r}를 한 글자씩 "
+            "Seq2Seq(책의 7장): LSTM 인코더(H={hidden}, 학습 전 가중치)가 날짜 {question!r}의 글자를 하나씩 "
             "읽는다. 위 패널의 각 행은 그 글자를 읽은 뒤의 상태이다. 디코더가 받는 것은 마지막 행인 맥락 벡터 "
             "h_T(아래 패널, 크기 {norm:.3g}) 하나뿐이다. 입력이 아무리 길어도 길이가 고정된 벡터 하나이다. "
             "그래프(작은 Seq2Seq 모델에서 인코더와 디코더를 각각 상자 하나로 접어서 그림)도 같은 것을 보여 "
@@ -180,7 +180,7 @@ SOURCE = {
             "seed 0, docs/models/scores), on the date {date!r}."
         ),
         "ko": (
-            "{names}의 맵은 연구 결과의 JSON 파일(examples/score_study.py, 책의 날짜 데이터, 시드 0, "
+            "{names}의 맵은 점수 함수 비교 실험의 JSON 파일(examples/score_study.py, 책의 날짜 데이터, 시드 0, "
             "docs/models/scores)에서 읽었고, 날짜 {date!r}에 대한 것이다."
         ),
     },
@@ -190,8 +190,8 @@ SOURCE = {
             "steps each, hidden size 32; not the study, not dates), shown on the word {word!r}."
         ),
         "ko": (
-            "{names}: 연구 결과 파일에 없어서 여기서 문자열 뒤집기 과제로 짧게 학습했다(각 {steps} 스텝, 은닉 "
-            "크기 32. 연구의 결과도, 날짜 데이터도 아님). 단어 {word!r}에 대한 맵이다."
+            "{names}: 비교 실험의 파일에 없어서 여기서 문자열 뒤집기 과제로 짧게 학습했다(각 {steps} 스텝, 은닉 "
+            "크기 32. 비교 실험의 결과도, 날짜 데이터도 아님). 단어 {word!r}에 대한 맵이다."
         ),
     },
 }

@@ -50,7 +50,7 @@ def fig_6_2(out, quick=False):
     with record_backward() as rec:
         loss.backward(retain_grad=True)
     title = "Figure 6-2: h_t = tanh(h_(t-1) W_h + x_t W_x + b), T=3 steps, coloured by |dL/d.|"
-    g = viz.draw(loss, title=title)
+    g = viz.draw(rec, title=title)  # the record gives the edges their local derivatives
     g.render(_p(out, "fig6_2_rnn_graph.png"))
     g.render(_p(out, "fig6_2_rnn_graph.svg"))
     files = ["fig6_2_rnn_graph.png", "fig6_2_rnn_graph.svg"]
@@ -147,7 +147,7 @@ def fig_6_4(out, quick=False):
 def matmul_chain(radius, T=T_67, H=8, seed_=0):
     """Backprop through h_t = h_(t-1) W_h only, W_h = radius * Q (Q orthogonal, H x H).
 
-    Returns (norms (T+1,), loss, h_0): norms[k] = ||dL/dh_(T-k)||, read from the engine's backward record.
+    Returns (norms (T+1,), record, h_0): norms[k] = ||dL/dh_(T-k)||, read from the engine's backward record.
     """
     rng = np.random.default_rng(seed_)
     Q, _ = np.linalg.qr(rng.standard_normal((H, H)))
@@ -165,7 +165,7 @@ def matmul_chain(radius, T=T_67, H=8, seed_=0):
         loss.backward(retain_grad=True)
     mm = [s for s in rec.steps if s.op == "MatMul"]  # processed t = T, T-1, ..., 1
     norms = [float(np.linalg.norm(s.grad)) for s in mm] + [float(np.linalg.norm(mm[-1].contributions[0]))]
-    return np.array(norms), loss, h0
+    return np.array(norms), rec, h0
 
 
 def fig_6_7(out, quick=False):
@@ -179,8 +179,8 @@ def fig_6_7(out, quick=False):
         _p(out, "fig6_7_matmul_gain.png"),
         title=f"Figure 6-7: backprop through MatMul only, {T_67} steps (g <- g W_h^T each step)",
     )
-    _, loss, _ = matmul_chain(RADII_67[-1], T=4)
-    g = viz.draw(loss, constants=True, title=f"Figure 6-7: only MatMul nodes, W_h = {RADII_67[-1]} Q, 4 steps")
+    _, rec, _ = matmul_chain(RADII_67[-1], T=4)
+    g = viz.draw(rec, constants=True, title=f"Figure 6-7: only MatMul nodes, W_h = {RADII_67[-1]} Q, 4 steps")
     g.render(_p(out, "fig6_7_matmul_graph.png"))
     gains = {r: (n[1:] / n[:-1]).tolist() for r, n in runs.items()}
     return {
