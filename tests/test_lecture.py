@@ -58,11 +58,14 @@ def test_captions_in_both_languages_with_the_numbers(lecture):
     assert "![6-2](fig6_2_rnn_graph.png)" in md and caps["6-7"]["en"] in md
 
 
-def test_korean_lecture_md(tmp_path):
+def test_korean_lecture_md_and_redrawing_some_figures(tmp_path):
     assert main(["lecture", "--out", str(tmp_path), "--lang", "ko", "--only", "tanh", "6-7"]) == 0
     md = (tmp_path / "lecture.md").read_text(encoding="utf-8")
     assert md.startswith("# 강의") and "그림 6-7" in md and "기울기" in md
-    assert sorted(json.loads((tmp_path / "numbers.json").read_text())) == ["6-7", "tanh"]
+    assert list(json.loads((tmp_path / "numbers.json").read_text())) == ["6-7", "tanh"]
+    assert main(["lecture", "--out", str(tmp_path), "--only", "6-4"]) == 0  # the others are kept, in order
+    assert list(json.loads((tmp_path / "numbers.json").read_text())) == ["6-4", "6-7", "tanh"]
+    assert "그림 6-7" in json.loads((tmp_path / "captions.json").read_text(encoding="utf-8"))["6-7"]["ko"]
 
 
 def test_fig_6_2_is_the_per_step_form(lecture):
@@ -123,8 +126,9 @@ def test_table3_says_where_its_maps_come_from(lecture, tmp_path):
         "maps": [{"question": "1/2/93", "answer": "1993-01-02", "weights": np.full((10, 6), 1 / 6).tolist()}],
     }
     (tmp_path / "dot_seed0.json").write_text(json.dumps(run))
+    (tmp_path / "location_seed0.json").write_text(json.dumps({**run, "score": "location", "finished": False}))
     found = L._study_maps(str(tmp_path))
-    assert list(found) == ["dot"]
+    assert list(found) == ["dot"]  # a run still going is not what the score learned
 
 
 def test_captions_know_every_figure():

@@ -43,12 +43,27 @@ def add_arguments(p):
 
 
 def build(out, lang="en", quick=False, scores_dir=None, only=None):
-    """Draw the figures into `out`; returns {fig: numbers} (numbers include 'files' and 'seconds')."""
+    """Draw the figures into `out`; returns {fig: numbers} (numbers include 'files' and 'seconds').
+
+    With `only`, the other figures' numbers and captions already in `out` are kept, so lecture.md stays whole.
+    """
     from . import lecture_figures as L
     from .lecture_captions import LANGS, TITLES, caption
 
     os.makedirs(out, exist_ok=True)
     results, captions = {}, {}
+    if only:  # redraw some figures: keep what an earlier run wrote about the others
+        try:
+            with open(os.path.join(out, "numbers.json")) as f:
+                old = json.load(f)
+            with open(os.path.join(out, "captions.json"), encoding="utf-8") as f:
+                old_caps = json.load(f)
+        except (OSError, ValueError):
+            old, old_caps = {}, {}
+        for fig in L.FIGURES:
+            if fig in old and fig in old_caps and fig not in only:
+                results[fig] = old[fig]
+                captions[fig] = {lg: old_caps[fig][lg] for lg in LANGS}
     for fig, fn in L.FIGURES.items():
         if only and fig not in only:
             continue
@@ -57,10 +72,11 @@ def build(out, lang="en", quick=False, scores_dir=None, only=None):
         numbers = fn(out, quick, **kw)
         numbers["seconds"] = round(time.perf_counter() - t0, 2)
         results[fig] = numbers
+        results = {k: results[k] for k in L.FIGURES if k in results}  # the lecture's order
         captions[fig] = {lg: caption(fig, numbers, lg) for lg in LANGS}
         print(f"[{numbers['seconds']:5.1f} s] {TITLES[fig][lang]}: {', '.join(numbers['files'])}", flush=True)
     with open(os.path.join(out, "captions.json"), "w", encoding="utf-8") as f:
-        json.dump({k: {"title": TITLES[k], **v} for k, v in captions.items()}, f, ensure_ascii=False, indent=1)
+        json.dump({k: {"title": TITLES[k], **captions[k]} for k in results}, f, ensure_ascii=False, indent=1)
     with open(os.path.join(out, "numbers.json"), "w") as f:
         json.dump(results, f, indent=1, default=float)
     head = {"en": "# The lecture, figure by figure", "ko": "# 강의, 그림 하나씩"}[lang]

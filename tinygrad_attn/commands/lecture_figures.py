@@ -304,13 +304,13 @@ FORMULAS = {
 
 
 def _study_maps(scores_dir):
-    """{score: (map dict, run dict)} from the study's seed-0 JSON files (no options), or {}."""
+    """{score: run dict} from the study's finished seed-0 JSON files (no options), or {}."""
     found = {}
     for path in sorted(glob.glob(os.path.join(scores_dir, "*_seed0.json"))):
         with open(path) as f:
             run = json.load(f)
-        if run.get("options") or not run.get("maps"):
-            continue
+        if run.get("options") or not run.get("maps") or not run.get("finished"):
+            continue  # variants, and runs still going, are not what the score learned
         found[run["score"]] = run
     return found
 
