@@ -56,6 +56,8 @@ def test_captions_in_both_languages_with_the_numbers(lecture):
     assert f"{ratio:.1e}" in caps["6-4"]["en"] and f"{ratio:.1e}" in caps["6-4"]["ko"]
     md = (out / "lecture.md").read_text(encoding="utf-8")
     assert "![6-2](fig6_2_rnn_graph.png)" in md and caps["6-7"]["en"] in md
+    assert md == (out / "lecture_en.md").read_text(encoding="utf-8")
+    assert caps["6-7"]["ko"] in (out / "lecture_ko.md").read_text(encoding="utf-8")
 
 
 def test_korean_lecture_md_and_redrawing_some_figures(tmp_path):

@@ -8,8 +8,9 @@ of the "Tom" sentence: tanh RNN, LSTM, attention), 6-7 (backprop through MatMul 
 below, at and above 1), tanh' <= 1, Seq2Seq's context vector, 8-18 (the decoder with attention
 as a block diagram), Table 3 (the ten scores and the maps they learned: read from the study's
 JSON in --scores-dir when there, else trained briefly here), the Transformer's self-attention.
-Writes the pictures, `lecture.md` (pictures and captions in --lang), `captions.json` (both
-languages) and `numbers.json` (what each caption quotes).
+Writes the pictures, `lecture.md` (pictures and captions in --lang; `lecture_en.md` and
+`lecture_ko.md` in each language), `captions.json` (both languages) and `numbers.json` (what each
+caption quotes).
 """
 
 from __future__ import annotations
@@ -79,15 +80,25 @@ def build(out, lang="en", quick=False, scores_dir=None, only=None):
         json.dump({k: {"title": TITLES[k], **captions[k]} for k in results}, f, ensure_ascii=False, indent=1)
     with open(os.path.join(out, "numbers.json"), "w") as f:
         json.dump(results, f, indent=1, default=float)
+    for lg in LANGS:
+        text = _markdown(results, captions, lg)
+        for name in [f"lecture_{lg}.md"] + (["lecture.md"] if lg == lang else []):
+            with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+                f.write(text)
+    return results
+
+
+def _markdown(results, captions, lang):
+    """lecture.md: each figure's pictures and its caption in `lang`."""
+    from .lecture_captions import TITLES
+
     head = {"en": "# The lecture, figure by figure", "ko": "# 강의, 그림 하나씩"}[lang]
     lines = [head, ""]
     for fig, numbers in results.items():
         lines += [f"## {TITLES[fig][lang]}", ""]
-        lines += [f"![{fig}]({name})" for name in numbers["files"] if name.endswith(".png")]
-        lines += ["", captions[fig][lang], ""]
-    with open(os.path.join(out, "lecture.md"), "w", encoding="utf-8") as f:
-        f.write("\n".join(lines))
-    return results
+        lines += [f"![{fig}]({name})\n" for name in numbers["files"] if name.endswith(".png")]
+        lines += [captions[fig][lang], ""]
+    return "\n".join(lines)
 
 
 def run(args) -> int:
