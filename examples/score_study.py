@@ -264,6 +264,7 @@ def plot(runs, out):
     fig.tight_layout()
     fig.savefig(os.path.join(out, "accuracy.png"), dpi=110)
     plt.close(fig)
+    why(runs, labels, out, plt)
     seed0 = {label(r): r for r in runs if r["seed"] == 0 and r.get("maps")}
     n = len(seed0)
     if not n:
@@ -285,6 +286,44 @@ def plot(runs, out):
     fig.suptitle(f"Attention of each score on {first!r} (seed 0, at its last epoch)")
     fig.tight_layout()
     fig.savefig(os.path.join(out, "maps.png"), dpi=110)
+    plt.close(fig)
+
+
+def why(runs, labels, out, plt):
+    """why.png: how peaked each score's attention is per epoch, and the maps of the runs that stay below 50 %.
+
+    The top panel is the mean largest weight of the softmax over 29 positions (1/29 = uniform); the
+    rows below show each failing run's attention on three test dates written in different formats.
+    """
+    seed0 = [r for r in runs if r["seed"] == 0]
+    failing = [r for r in seed0 if r["best_accuracy"] < LEARNS and r.get("maps")]
+    nrows = 1 + len(failing)
+    ncols = max(3, MAP_EXAMPLES)
+    fig = plt.figure(figsize=(4.2 * ncols, 3.6 * nrows))
+    grid = fig.add_gridspec(nrows, ncols)
+    ax = fig.add_subplot(grid[0, :])
+    order = list(nn.SCORES)
+    for r in seed0:
+        base = r["score"]
+        c = plt.get_cmap("tab10")(order.index(base) % 10)
+        ep = [e["epoch"] for e in r["epochs"]]
+        ax.plot(ep, [e["mean_max_weight"] for e in r["epochs"]], "o-" if not r.get("options") else "s--", color=c,
+                ms=3, label=label(r))  # fmt: skip
+    ax.axhline(1 / 29, color="k", lw=0.8, ls=":")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean largest attention weight")
+    ax.set_title("How peaked the attention is (seed 0; dotted: uniform over 29 positions)")
+    ax.legend(fontsize=7, ncol=3)
+    for i, r in enumerate(failing, start=1):
+        for j, m in enumerate(r["maps"][:ncols]):
+            a = fig.add_subplot(grid[i, j])
+            a.imshow(np.array(m["weights"]), cmap="viridis", vmin=0, vmax=1, aspect="auto")
+            a.set_xticks(range(len(m["question"])), list(m["question"]), fontsize=6)
+            a.set_yticks(range(len(m["answer"])), list(m["answer"]), fontsize=6)
+            a.set_title(f"{label(r)} ({100 * r['best_accuracy']:.1f} %): {m['question']!r}", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "why.png"), dpi=100)
     plt.close(fig)
 
 
