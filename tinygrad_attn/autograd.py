@@ -107,6 +107,9 @@ class Function:
         raise NotImplementedError(f"{self.name}: define backward(self, g, ins, out)")
 
     routes_own_grads = False  # True (set for you) when a subclass defines its own `vjp`
+    # True when forward and backward give the same bits on numpy scalars as on 0-d arrays
+    # (+ - * / and ufuncs do): 0-d inputs are then passed as scalars, ~10x cheaper per op
+    scalar_rules = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -124,12 +127,16 @@ class Function:
         n = len(tensors)
         if n == 1:
             a = tensors[0]
-            data = fn.forward(a.data, **params)
+            x = a.data
+            data = fn.forward(x[()] if cls.scalar_rules and not x.ndim else x, **params)
             requires = a.requires_grad
             versions = None if a._vc is None else (a._vc[0],)
         elif n == 2:
             a, b = tensors
-            data = fn.forward(a.data, b.data, **params)
+            x, y = a.data, b.data
+            if cls.scalar_rules:
+                x, y = (x[()] if not x.ndim else x), (y[()] if not y.ndim else y)
+            data = fn.forward(x, y, **params)
             requires = a.requires_grad or b.requires_grad
             versions = None if a._vc is None and b._vc is None else _versions(tensors)
         else:
@@ -216,6 +223,8 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
             ins, out = (inputs[0].data, inputs[1].data), t.data
         else:
             ins, out = [p.data for p in inputs], t.data
+        if arrays and fn.scalar_rules and not out.ndim:  # all inputs 0-d too: pass scalars
+            ins, out = tuple([x[()] for x in ins]), out[()]
         if fn.routes_own_grads:
             fn.vjp(acc, g, ins, out)
         else:

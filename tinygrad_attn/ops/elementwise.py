@@ -27,6 +27,8 @@ def log(a):
 class Add(Function):
     """a + b; d/da = 1, d/db = 1."""
 
+    scalar_rules = True
+
     def forward(self, a, b):
         try:
             return a + b
@@ -39,6 +41,8 @@ class Add(Function):
 
 class Sub(Function):
     """a - b; d/da = 1, d/db = -1."""
+
+    scalar_rules = True
 
     def forward(self, a, b):
         try:
@@ -56,6 +60,8 @@ class Sub(Function):
 class Mul(Function):
     """a * b; d/da = b, d/db = a."""
 
+    scalar_rules = True
+
     def forward(self, a, b):
         try:
             return a * b
@@ -70,6 +76,8 @@ class Mul(Function):
 
 class Div(Function):
     """a / b; d/da = 1/b, d/db = -a/b^2 = -out/b."""
+
+    scalar_rules = True
 
     def forward(self, a, b):
         try:
@@ -122,6 +130,8 @@ class Maximum(Function):
 class Neg(Function):
     """-x."""
 
+    scalar_rules = True
+
     def forward(self, x):
         return -x
 
@@ -131,6 +141,8 @@ class Neg(Function):
 
 class Exp(Function):
     """exp(x); d/dx = exp(x) = out."""
+
+    scalar_rules = True
 
     def forward(self, x):
         return np.exp(x)
@@ -142,6 +154,8 @@ class Exp(Function):
 class Log(Function):
     """log(x); d/dx = 1/x."""
 
+    scalar_rules = True
+
     def forward(self, x):
         return np.log(x)
 
@@ -152,6 +166,8 @@ class Log(Function):
 class Sqrt(Function):
     """sqrt(x); d/dx = 1 / (2 sqrt(x)) = 0.5 / out."""
 
+    scalar_rules = True
+
     def forward(self, x):
         return np.sqrt(x)
 
@@ -161,6 +177,8 @@ class Sqrt(Function):
 
 class Tanh(Function):
     """tanh(x); d/dx = 1 - tanh(x)^2 = 1 - out^2."""
+
+    scalar_rules = True
 
     def forward(self, x):
         return np.tanh(x)
@@ -180,6 +198,8 @@ class Sigmoid(Function):
     exp(-x) may overflow to inf for very negative x, and 1 / (1 + inf) = 0 is then the
     right answer, so the overflow warning is silenced rather than the input clipped.
     """
+
+    scalar_rules = True
 
     def forward(self, x):
         with np.errstate(over="ignore"):
