@@ -72,7 +72,11 @@ def _has_array_index(idx):
 def add_at(buf, idx, g):
     """buf[idx] += g in place, with repeated indices accumulating."""
     if type(idx) is int or type(idx) is slice or not _has_array_index(idx):
-        buf[idx] += g  # basic indexing never repeats an element
+        view = buf[idx]  # basic indexing never repeats an element
+        if type(view) is np.ndarray:
+            np.add(view, g, out=view)  # `buf[idx] += g` would also copy the view onto itself
+        else:
+            buf[idx] += g  # a single element
     elif isinstance(idx, np.ndarray) and idx.dtype.kind in "iu" and buf.ndim > 1:
         # rows picked by an integer array (embedding lookups): sort the rows, sum each run
         # with reduceat, add once per distinct row; much faster than np.add.at here
