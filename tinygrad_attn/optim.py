@@ -79,6 +79,7 @@ class Adam(Optimizer):
         self.t = 0
         self.m = [None] * len(self.params)
         self.v = [None] * len(self.params)
+        self._scratch = [None] * len(self.params)  # per parameter: buffers for the update's temporaries
 
     def step(self):
         self.t += 1
@@ -89,20 +90,48 @@ class Adam(Optimizer):
         if self.m[i] is None:
             self.m[i], self.v[i] = np.zeros_like(p), np.zeros_like(p)
         m, v = self.m[i], self.v[i]
-        m += (1 - self.beta1) * (g - m)
-        v += (1 - self.beta2) * (g * g - v)
-        p -= (self._lr_t * m / (np.sqrt(v) + self.eps)).astype(p.dtype, copy=False)
+        if g.dtype != p.dtype or not all(type(x) in (float, int) for x in (self.beta1, self.beta2, self.eps)):
+            m += (1 - self.beta1) * (g - m)
+            v += (1 - self.beta2) * (g * g - v)
+            p -= (self._lr_t * m / (np.sqrt(v) + self.eps)).astype(p.dtype, copy=False)
+            return
+        # the same operations in the same order as above, written into two buffers kept
+        # per parameter; lr_t is a float64 numpy scalar, so lr_t * m is computed in float64
+        if self._scratch[i] is None:
+            self._scratch[i] = np.empty_like(p), np.empty(p.shape, np.result_type(self._lr_t, p))
+        tmp, wide = self._scratch[i]
+        np.subtract(g, m, out=tmp)
+        tmp *= 1 - self.beta1
+        m += tmp
+        np.multiply(g, g, out=tmp)
+        tmp -= v
+        tmp *= 1 - self.beta2
+        v += tmp
+        np.multiply(self._lr_t, m, out=wide)
+        np.sqrt(v, out=tmp)
+        tmp += self.eps
+        np.divide(wide, tmp, out=wide)
+        if wide.dtype != p.dtype:
+            np.copyto(tmp, wide, casting="same_kind")  # rounded to p's dtype first, as astype does
+            wide = tmp
+        p -= wide
 
 
 def clip_grad_norm_(params: Iterable[Tensor], max_norm: float) -> float:
     """Scale all gradients in place so their joint L2 norm is at most max_norm; returns the norm before."""
     grads = [p.grad.data for p in params if p.grad is not None]
-    total = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))
+    total = float(np.sqrt(sum(float(np.sum(_squared64(g))) for g in grads)))
     if total > max_norm:
         rate = max_norm / (total + 1e-6)
         for g in grads:
             g *= rate
     return total
+
+
+def _squared64(g):
+    """g ** 2 in float64, in one new buffer (g.astype(float64) ** 2 makes two)."""
+    g64 = g.astype(np.float64)
+    return np.multiply(g64, g64, out=g64)
 
 
 class CosineDecay:
