@@ -34,6 +34,8 @@ class Softmax(Function):
 
     def backward(self, g, ins, out):
         gy = g * out
+        if type(gy) is np.ndarray and type(out) is np.ndarray:  # plain backward: two buffers, not three
+            return np.subtract(gy, out * _sum_keep(gy, self.saved), out=gy)
         return gy - out * _sum_keep(gy, self.saved)
 
 
@@ -47,4 +49,8 @@ class LogSoftmax(Function):
         return z
 
     def backward(self, g, ins, out):
+        if type(g) is np.ndarray and type(out) is np.ndarray and g.dtype == out.dtype:  # one buffer, not three
+            e = np.exp(out)
+            e *= _sum_keep(g, self.saved)
+            return np.subtract(g, e, out=e)
         return g - exp(out) * _sum_keep(g, self.saved)
