@@ -203,7 +203,12 @@ class Sigmoid(Function):
 
     def forward(self, x):
         with np.errstate(over="ignore"):
-            return 1 / (1 + np.exp(-x))
+            if type(x) is not np.ndarray:
+                return 1 / (1 + np.exp(-x))
+            e = np.negative(x)  # the same four operations in one buffer
+            np.exp(e, out=e)
+            e += 1
+            return np.divide(1, e, out=e)
 
     def backward(self, g, ins, out):
         if type(out) is np.ndarray and out.ndim:  # plain backward: one buffer instead of three
