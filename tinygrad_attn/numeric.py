@@ -74,7 +74,7 @@ def add_at(buf, idx, g):
     if type(idx) is int or type(idx) is slice or not _has_array_index(idx):
         view = buf[idx]  # basic indexing never repeats an element
         if type(view) is np.ndarray:
-            np.add(view, g, out=view)  # `buf[idx] += g` would also copy the view onto itself
+            view += g  # into the view: `buf[idx] += g` would also copy the view onto itself
         else:
             buf[idx] += g  # a single element
     elif isinstance(idx, np.ndarray) and idx.dtype.kind in "iu" and buf.ndim > 1:
