@@ -336,14 +336,20 @@ class Accumulator:
 
     def add(self, fn, i, pg):
         """Add gradient `pg` for input i of `fn`, summed back to the input's shape if broadcast."""
+        pg = self.checked(fn, i, pg)
+        if pg is not None:
+            self.put(fn.inputs[i], pg)
+
+    def checked(self, fn, i, pg):
+        """`pg` as a gradient of input i's own shape, or None when that input takes none; raises if it cannot be."""
         p = fn.inputs[i]
         if pg is None or not p.requires_grad:
-            return
+            return None
         if type(pg) is not np.ndarray if self.arrays else not isinstance(pg, Tensor):
             pg = self._as_grad(fn, i, pg)
         if pg.shape != p.data.shape:
             pg = self._reduce(fn, i, p, pg)
-        self.put(p, pg)
+        return pg
 
     def scatter(self, fn, i, idx, g):
         """Add `g` at `idx` of input i's gradient (repeated indices accumulate)."""
@@ -463,19 +469,15 @@ class CarefulAccumulator(Accumulator):
             self.grads[id(p)] = prev + pg
 
     def add(self, fn, i, pg):
-        p = fn.inputs[i]
-        if pg is None or not p.requires_grad:
+        pg = self.checked(fn, i, pg)
+        if pg is None:
             return
-        if type(pg) is not np.ndarray if self.arrays else not isinstance(pg, Tensor):
-            pg = self._as_grad(fn, i, pg)
-        if pg.shape != p.data.shape:
-            pg = self._reduce(fn, i, p, pg)
         if self.anomaly:
             _check_finite(fn, pg, "backward")
         if self.step is not None and fn is self.step.fn:
             c = self.step.contributions
             c[i] = _record.as_array(pg) if c[i] is None else c[i] + _record.as_array(pg)
-        self.put(p, pg)
+        self.put(fn.inputs[i], pg)
 
     def scatter(self, fn, i, idx, g):
         if fn.inputs[i].requires_grad:
