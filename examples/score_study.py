@@ -293,10 +293,10 @@ def why(runs, labels, out, plt):
     """why.png: how peaked each score's attention is per epoch, and the maps of the runs that stay below 50 %.
 
     The top panel is the mean largest weight of the softmax over 29 positions (1/29 = uniform); the
-    rows below show each failing run's attention on three test dates written in different formats.
+    rows below show each finished run that stays below 50 % on three test dates written in different formats.
     """
     seed0 = [r for r in runs if r["seed"] == 0]
-    failing = [r for r in seed0 if r["best_accuracy"] < LEARNS and r.get("maps")]
+    failing = [r for r in seed0 if r["finished"] and r["best_accuracy"] < LEARNS and r.get("maps")]
     nrows = 1 + len(failing)
     ncols = max(3, MAP_EXAMPLES)
     fig = plt.figure(figsize=(4.2 * ncols, 3.6 * nrows))
@@ -308,7 +308,7 @@ def why(runs, labels, out, plt):
         c = plt.get_cmap("tab10")(order.index(base) % 10)
         ep = [e["epoch"] for e in r["epochs"]]
         ax.plot(ep, [e["mean_max_weight"] for e in r["epochs"]], "o-" if not r.get("options") else "s--", color=c,
-                ms=3, label=label(r))  # fmt: skip
+                ms=3, label=label(r) + ("" if r["finished"] else " (running)"))  # fmt: skip
     ax.axhline(1 / 29, color="k", lw=0.8, ls=":")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("epoch")
