@@ -214,7 +214,7 @@ def table(runs):
         runs_ = ", ".join(str(len(r["epochs"])) for r in rs)
         sec = np.mean([r["seconds_per_epoch"] for r in rs])
         mw = np.mean([r["epochs"][-1]["mean_max_weight"] for r in rs])
-        stopped = ", ".join(r.get("stopped") or "running" for r in rs)
+        stopped = ", ".join(r.get("stopped") or "unfinished" for r in rs)
         lines.append(
             f"| `{k}` | {seeds} | {pct([r['best_accuracy'] for r in rs])} | {pct([r['last_accuracy'] for r in rs])} "
             f"| {to99s} | {runs_} | {sec:.0f} | {mw:.2f} | {stopped} |"
