@@ -308,7 +308,7 @@ def why(runs, labels, out, plt):
         c = plt.get_cmap("tab10")(order.index(base) % 10)
         ep = [e["epoch"] for e in r["epochs"]]
         ax.plot(ep, [e["mean_max_weight"] for e in r["epochs"]], "o-" if not r.get("options") else "s--", color=c,
-                ms=3, label=label(r) + ("" if r["finished"] else " (running)"))  # fmt: skip
+                ms=3, label=label(r) + ("" if r["finished"] else " (unfinished)"))  # fmt: skip
     ax.axhline(1 / 29, color="k", lw=0.8, ls=":")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("epoch")
