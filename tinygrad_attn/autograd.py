@@ -209,10 +209,8 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
             _accumulate(t, g, arrays)
         fn = t._ctx
         inputs = fn.inputs
-        if fn.freed or t._vc is not None:
-            _check_node(fn, t)
-        for p in inputs:
-            if p._vc is not None:  # changed in place or detached at some point: compare versions
+        for p in inputs:  # a counter means changed in place or detached at some point: compare versions
+            if p._vc is not None or fn.freed or t._vc is not None:
                 _check_node(fn, t)
                 break
         if not arrays:
