@@ -128,15 +128,17 @@ class Function:
         if n == 1:
             a = tensors[0]
             x = a.data
-            data = fn.forward(x[()] if cls.scalar_rules and not x.ndim else x, **params)
+            if cls.scalar_rules and not x.ndim:
+                x = x[()]
+            data = fn.forward(x, **params) if params else fn.forward(x)
             requires = a.requires_grad
             versions = None if a._vc is None else (a._vc[0],)
         elif n == 2:
             a, b = tensors
             x, y = a.data, b.data
-            if cls.scalar_rules:
-                x, y = (x[()] if not x.ndim else x), (y[()] if not y.ndim else y)
-            data = fn.forward(x, y, **params)
+            if cls.scalar_rules and not x.ndim and not y.ndim:  # an array with a 0-d one: ufuncs take 0-d faster
+                x, y = x[()], y[()]
+            data = fn.forward(x, y, **params) if params else fn.forward(x, y)
             requires = a.requires_grad or b.requires_grad
             versions = None if a._vc is None and b._vc is None else _versions(tensors)
         else:
@@ -146,9 +148,13 @@ class Function:
         if type(data) is not np.ndarray:
             data = np.asarray(data)
         mode = _mode()
-        requires = requires and mode.grad
-        out = _new_tensor(data, requires)
-        if requires:
+        out = object.__new__(Tensor)  # _new_tensor, inlined: this runs for every op
+        out.data = data
+        out._grad = out._vc = out._hooks = out.name = None
+        out._retain = False
+        if requires and mode.grad:
+            out.requires_grad = True
+            out._ctx = fn
             fn.inputs = tensors
             fn.params = params  # the keyword arguments of forward (gradient checks re-run it)
             fn.versions = versions
@@ -156,11 +162,14 @@ class Function:
             fn.freed = False
             fn.site = _user_site() if mode.sites else None
             fn.seq = next(_SEQ)
-            out._ctx = fn
-        if mode.anomaly:
-            if not requires:
+            if mode.anomaly:
+                _check_finite(fn, data, "forward")
+        else:
+            out.requires_grad = False
+            out._ctx = None
+            if mode.anomaly:
                 fn.site = _user_site()
-            _check_finite(fn, data, "forward")
+                _check_finite(fn, data, "forward")
         return out
 
 
@@ -209,10 +218,13 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
             _accumulate(t, g, arrays)
         fn = t._ctx
         inputs = fn.inputs
+        check = fn.freed or t._vc is not None
         for p in inputs:  # a counter means changed in place or detached at some point: compare versions
-            if p._vc is not None or fn.freed or t._vc is not None:
-                _check_node(fn, t)
+            if check or p._vc is not None:
+                check = True
                 break
+        if check:
+            _check_node(fn, t)
         if not arrays:
             ins, out = inputs, t
         elif len(inputs) == 1:
@@ -527,4 +539,4 @@ def _accumulate(t, g, arrays):
         t.grad = Tensor(t.grad.data + g)
 
 
-from .tensor import Tensor, _new_tensor  # noqa: E402  (tensor.py imports this module first)
+from .tensor import Tensor  # noqa: E402  (tensor.py imports this module first)

@@ -23,6 +23,17 @@ def log(a):
     return Log.apply(a) if isinstance(a, Tensor) else np.log(a)
 
 
+_ONES = {}
+
+
+def _one(dtype):
+    """A 0-d array 1 of `dtype`: ufuncs take it ~0.7 us faster than the Python 1 (same bits)."""
+    one = _ONES.get(dtype)
+    if one is None:
+        one = _ONES[dtype] = np.ones((), dtype)
+    return one
+
+
 # ---- binary -------------------------------------------------------------------------------
 class Add(Function):
     """a + b; d/da = 1, d/db = 1."""
@@ -186,7 +197,7 @@ class Tanh(Function):
     def backward(self, g, ins, out):
         if type(out) is np.ndarray and out.ndim:  # plain backward: one buffer instead of three
             d = out * out
-            np.subtract(1, d, out=d)
+            np.subtract(_one(d.dtype), d, out=d)
             d *= g
             return d
         return g * (1 - out * out)
@@ -207,12 +218,13 @@ class Sigmoid(Function):
                 return 1 / (1 + np.exp(-x))
             e = np.negative(x)  # the same four operations in one buffer
             np.exp(e, out=e)
-            e += 1
-            return np.divide(1, e, out=e)
+            one = _one(e.dtype)
+            e += one
+            return np.divide(one, e, out=e)
 
     def backward(self, g, ins, out):
         if type(out) is np.ndarray and out.ndim:  # plain backward: one buffer instead of three
-            d = 1 - out
+            d = np.subtract(_one(out.dtype), out)
             d *= out
             d *= g
             return d
