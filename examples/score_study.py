@@ -232,8 +232,10 @@ def update_readme(path, text):
     a, b = s.find(BEGIN), s.find(END)
     if a < 0 or b < a:
         raise SystemExit(f"{path}: no {BEGIN!r} ... {END!r} block")
-    with open(path, "w", encoding="utf-8") as f:
+    tmp = f"{path}.tmp"  # atomically: a failed write never leaves half a README
+    with open(tmp, "w", encoding="utf-8") as f:
         f.write(s[: a + len(BEGIN)] + "\n" + text + "\n" + s[b:])
+    os.replace(tmp, path)
 
 
 def plot(runs, out):
