@@ -1,6 +1,6 @@
 """tinygrad_attn: a small reverse-mode autodiff engine on numpy, with RNN to Transformer models."""
 
-from . import data, functional, nn, optim
+from . import allocator, data, functional, nn, optim  # noqa: F401  (allocator: see its docstring)
 from .autograd import Function
 from .creation import arange, concat, ones, ones_like, randn, seed, stack, where, zeros, zeros_like
 from .io import CheckpointError, load, save
