@@ -30,6 +30,7 @@ import numpy as np
 import tinygrad_attn as ta
 from tinygrad_attn import data, nn, optim
 from tinygrad_attn import functional as F
+from viz.render import write_atomic
 
 LEARNS = 0.5  # seed-0 best accuracy from which a score gets more seeds
 MAP_EXAMPLES = 3  # test dates whose attention maps are kept
@@ -168,10 +169,7 @@ def summary(epochs):
 
 def write_json(path, obj):
     """Write atomically, so a killed study never leaves half a file."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(obj, indent=1).encode())
 
 
 def load_runs(out):
@@ -232,10 +230,7 @@ def update_readme(path, text):
     a, b = s.find(BEGIN), s.find(END)
     if a < 0 or b < a:
         raise SystemExit(f"{path}: no {BEGIN!r} ... {END!r} block")
-    tmp = f"{path}.tmp"  # atomically: a failed write never leaves half a README
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(s[: a + len(BEGIN)] + "\n" + text + "\n" + s[b:])
-    os.replace(tmp, path)
+    write_atomic(path, (s[: a + len(BEGIN)] + "\n" + text + "\n" + s[b:]).encode("utf-8"))
 
 
 def plot(runs, out):
