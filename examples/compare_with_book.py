@@ -9,7 +9,9 @@ Both start from the weights the book's model draws (`PeekySeq2seq` copied into
 see the same batches of reversed questions (351 of 128 per epoch, a fresh shuffle each epoch), clip the
 global gradient norm at 5 and take Adam steps (the book's `Adam` and `clip_grads` against
 `ta.optim`). After every epoch it prints both losses, the largest difference in any parameter,
-and the test accuracy each set of weights gives. Exit status 1 if a parameter drifts further than
+and the test accuracy each set of weights gives, and the seconds each code spent on its training
+steps (forward, backward, clip and update; the two alternate step by step, so both see the same
+machine). Exit status 1 if a parameter drifts further than
 --tol after the first epoch. Nothing of the book's code is copied here: it is imported from the clone.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -107,19 +110,24 @@ def main(argv=None):
     for epoch in range(1, a.epochs + 1):
         order = rng.permutation(len(d.x_train))
         book_losses, our_losses = [], []
+        book_s = our_s = 0.0
         for k in range(len(order) // B):
             idx = order[k * B : (k + 1) * B]
             x, t = d.x_train[idx], d.t_train[idx]
+            t0 = time.perf_counter()
             book_losses.append(book.forward(x, t))
             book.backward()
             clip_grads(book.grads, 5.0)
             book_opt.update(book.params, book.grads)
+            t1 = time.perf_counter()
             loss = F.cross_entropy(ours(x, t[:, :-1]), t[:, 1:])
             our_opt.zero_grad()
             loss.backward()
             optim.clip_grad_norm_(params, 5.0)
             our_opt.step()
             our_losses.append(loss.item())
+            t2 = time.perf_counter()
+            book_s, our_s = book_s + (t1 - t0), our_s + (t2 - t1)
         ref = book_params(book, H, a.model)
         diff = max(float(np.abs(ref[n] - q.data).max()) for n, q in ours.named_parameters())
         scratch.load_state_dict({n: v.copy() for n, v in ref.items()})
@@ -128,7 +136,8 @@ def main(argv=None):
         print(
             f"epoch {epoch:2d}  loss book {np.mean(book_losses):.6f} ours {np.mean(our_losses):.6f}  "
             f"largest parameter difference {diff:.2e}  test accuracy book {100 * acc_book:.2f} % "
-            f"ours {100 * acc_ours:.2f} %",
+            f"ours {100 * acc_ours:.2f} %  training steps book {book_s:.2f} s ours {our_s:.2f} s "
+            f"(ours / book {our_s / book_s:.2f})",
             flush=True,
         )
         if epoch == 1 and diff > a.tol:

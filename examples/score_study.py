@@ -342,6 +342,7 @@ def main(argv=None):
     p.add_argument("--max-grad", type=float, default=5.0)
     p.add_argument("--train-limit", type=int, help="use only this many training examples (quick checks)")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    p.add_argument("--only-seed", type=int, metavar="N", help="run only seed N (to split the study across processes)")
     p.add_argument("--report", action="store_true", help="only print the table and draw the plots from the JSON")
     p.add_argument("--readme", metavar="FILE", help="with --report: put the table between the score-table markers")
     args = p.parse_args(argv)
@@ -362,6 +363,8 @@ def main(argv=None):
     plan = [(s, {}, 0) for s in args.scores] + [(*parse_variant(v), 0) for v in args.variant]
     for seed in range(1, args.seeds):
         plan += [(s, {}, seed) for s in args.scores]
+    if args.only_seed is not None:
+        plan = [run for run in plan if run[2] == args.only_seed]
     for score, options, seed in plan:
         path = os.path.join(args.out, run_name(score, options, seed) + ".json")
         if os.path.exists(path) and json.load(open(path)).get("finished"):

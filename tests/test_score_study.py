@@ -59,6 +59,18 @@ def test_a_tiny_study_end_to_end(study, tmp_path, capsys):
     assert "| `dot` | 0 |" in text and "| `location` | 0 |" in text
 
 
+def test_only_seed_runs_that_seed_alone(study, tmp_path, capsys):
+    path = _data_file(tmp_path / "dates.txt")
+    out = tmp_path / "scores"
+    argv = ["--data", str(path), "--out", str(out), "--scores", "dot", "--seeds", "3", "--epochs", "1",
+            "--hidden", "8", "--wordvec", "4", "--batch-size", "16", "--only-seed", "1"]  # fmt: skip
+    study.main(argv)
+    assert sorted(os.listdir(out)) == ["dot_seed1.json"]
+    run = json.loads((out / "dot_seed1.json").read_text())
+    assert run["seed"] == 1 and run["finished"]
+    assert "| `dot` | 1 |" in capsys.readouterr().out
+
+
 def test_summary_and_table(study, tmp_path):
     accs = [0.0, 0.001, 0.002, 0.002, 0.003]
     epochs = [{"epoch": i + 1, "test_accuracy": a, "seconds": 10.0, "mean_max_weight": 0.2} for i, a in enumerate(accs)]
