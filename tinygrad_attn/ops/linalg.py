@@ -34,8 +34,8 @@ class MatMul(Function):
             # the a^T g products that flow into one weight (an RNN's W_h at every step) may be
             # summed at the end of the sweep, thin ones as a single GEMM (numeric.weight_grad)
             need_a, need_b = self.needs_input_grad
-            if need_a:
-                acc.add(self, 0, g @ b.T)
+            if need_a:  # (..., m, n) @ (n, k) as one GEMM over all rows, as in forward
+                acc.add(self, 0, g @ b.T if g.ndim == 2 else (g.reshape((-1, g.shape[-1])) @ b.T).reshape(a.shape))
             if need_b:
                 acc.defer(self, 1, a, g)
         else:
