@@ -89,6 +89,7 @@ def main(argv=None):
     p.add_argument("--data-dir", default=os.path.join("..", "shared", "data"), help="where addition.txt/date.txt are")
     p.add_argument("--epochs", type=int, default=1, help="epochs of 351 steps (default 1)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fused", action="store_true", help="fused LSTM cells, as `tinygrad-attn train` runs")
     p.add_argument("--tol", type=float, default=1e-4, help="largest parameter difference accepted after epoch 1")
     a = p.parse_args(argv)
     BookModel, BookAdam, clip_grads = import_book(a.book, a.model)
@@ -101,6 +102,7 @@ def main(argv=None):
     book = BookModel(V, D, H)
     ours = our_model(a.model, V, D, H)
     ours.load_state_dict({k: v.copy() for k, v in book_params(book, H, a.model).items()})
+    ours.fuse_cells(a.fused)
     scratch = our_model(a.model, V, D, H)  # holds the book's weights for evaluation
     params = ours.parameters()
     book_opt, our_opt = BookAdam(), optim.Adam(params)

@@ -320,6 +320,8 @@ def train(args) -> int:
     ta.seed(args.seed)
     settings = settings_from_args(args, len(d.vocab), d.x_train.shape[1], d.t_train.shape[1])
     model = build_from_settings(args.model, settings)
+    if hasattr(model, "fuse_cells"):
+        model.fuse_cells()  # one LSTMCell node per step while training; nothing here is drawn
     if args.init:
         _init_from(args, model, d, settings)
     # with --split none there is no test set: accuracy is measured on the training data

@@ -13,6 +13,10 @@ Two forms give the same numbers (up to rounding):
   h_t = tanh(h_{t-1} W_h + x_t W_x + b) with its own MatMul nodes, from an initial state named
   `h_0` (zeros when none is given), its input slice named `x_<t>`.
 
+`LSTM(..., fused=True)` runs each step's gate arithmetic as one `LSTMCell` node (ops/cells.py)
+instead of thirteen, for training speed; the numbers agree up to rounding. The op-level cell
+stays the default, so drawn graphs show every gate.
+
 The layers are stateless: the state goes in as `h0` and comes out as the second result.
 Truncated BPTT is explicit: feed the last state of one chunk into the next through
 `detach_state`, which cuts the graph there:
@@ -30,6 +34,7 @@ import numpy as np
 
 from ..autograd import scope
 from ..creation import stack
+from ..ops.cells import LSTMCell
 from ..tensor import Tensor
 from .layers import init_normal, init_zeros
 from .module import Module, Parameter
@@ -49,16 +54,17 @@ class _Recurrent(Module):
 
     gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, per_step: bool = False):
+    def __init__(self, input_size: int, hidden_size: int, per_step: bool = False, fused: bool = False):
         super().__init__()
         self.input_size, self.hidden_size, self.per_step = input_size, hidden_size, per_step
+        self.fused = self._check_fused(fused)
         G = self.gates
         self.W_x = init_normal((input_size, G * hidden_size), 1 / np.sqrt(input_size))
         self.W_h = init_normal((hidden_size, G * hidden_size), 1 / np.sqrt(hidden_size))
         self.b = init_zeros((G * hidden_size,))
 
     @classmethod
-    def from_weights(cls, W_x, W_h, b, per_step: bool = False):
+    def from_weights(cls, W_x, W_h, b, per_step: bool = False, fused: bool = False):
         """A layer holding copies of the arrays W_x (D, G*H), W_h (H, G*H), b (G*H,); draws no random numbers."""
         W_x, W_h, b = (np.array(a.data if isinstance(a, Tensor) else a) for a in (W_x, W_h, b))
         G, name = cls.gates, f"{cls.__name__}.from_weights"
@@ -72,6 +78,7 @@ class _Recurrent(Module):
         layer = cls.__new__(cls)
         Module.__init__(layer)
         layer.input_size, layer.hidden_size, layer.per_step = W_x.shape[0], H, per_step
+        layer.fused = cls._check_fused(fused)
         layer.W_x, layer.W_h, layer.b = Parameter(W_x), Parameter(W_h), Parameter(b)
         return layer
 
@@ -104,6 +111,14 @@ class _Recurrent(Module):
         hs = [s[0] if isinstance(s, tuple) else s for s in states]
         return stack(hs, axis=1), states[-1]
 
+    @classmethod
+    def _check_fused(cls, fused):
+        if fused and not cls.has_fused_cell:
+            raise ValueError(f"{cls.__name__}: fused=True exists for the LSTM only")
+        return bool(fused)
+
+    has_fused_cell = False
+
     def _initial_state(self, h0, N):
         self._check_state(h0, N)
         return h0
@@ -132,7 +147,8 @@ class _Recurrent(Module):
             raise ValueError(f"{type(self).__name__}: {what} of shape {shape} must be ({N}, {self.hidden_size})")
 
     def extra_repr(self):
-        return f"{self.input_size}, {self.hidden_size}" + (", per_step=True" if self.per_step else "")
+        flags = (", per_step=True" if self.per_step else "") + (", fused=True" if self.fused else "")
+        return f"{self.input_size}, {self.hidden_size}" + flags
 
 
 class RNN(_Recurrent):
@@ -156,6 +172,7 @@ class LSTM(_Recurrent):
     """
 
     gates = 4
+    has_fused_cell = True
     gate_order = ("f", "g", "i", "o")  # the blocks of H columns of W_x, W_h and b, in this order
 
     @classmethod
@@ -186,7 +203,12 @@ class LSTM(_Recurrent):
 
     def _fast_step(self, xw_t, state, W_h):
         h, c = state
-        return self._cell(xw_t if h is None else xw_t + h @ W_h, c)
+        a = xw_t if h is None else xw_t + h @ W_h
+        if not self.fused:
+            return self._cell(a, c)
+        H = self.hidden_size
+        hc = LSTMCell.apply(a) if c is None else LSTMCell.apply(a, c)  # [h_t, c_t] (N, 2H)
+        return hc[:, :H], hc[:, H:]
 
     def _cell(self, a, c):
         """Gates from the pre-activation a (N, 4H) and c_{t-1} (N, H) or None (zero) -> (h_t, c_t)."""

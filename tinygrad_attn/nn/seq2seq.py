@@ -85,6 +85,14 @@ class _Recurrent(_Seq2SeqBase):
             hs, state = self.encoder(x)
         return hs, (state[0] if isinstance(state, tuple) else state)
 
+    def fuse_cells(self, on: bool = True):
+        """Run an LSTM encoder and decoder with fused cells (`LSTM(fused=True)`, for training speed) or
+        op-level ones (the default, which drawn graphs show); other cells are left as they are. Returns self."""
+        for layer in (self.encoder, self.decoder):
+            if isinstance(layer, LSTM):
+                layer.fused = bool(on)
+        return self
+
     @staticmethod
     def _decoder_state(h):
         """The decoder starts from the encoder's last h (an LSTM's cell state starts at zero)."""

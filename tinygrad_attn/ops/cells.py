@@ -1,0 +1,112 @@
+"""Fused recurrent cells: one node per step for training, equal to the op-level graph.
+
+`nn.LSTM(..., fused=True)` runs its gate arithmetic as one `LSTMCell` node instead of the
+thirteen nodes of the op-level cell (sigmoid, tanh, slices, products, sum). The numbers are
+those of the op-level graph up to rounding; the op-level form stays the default, so every
+drawn graph shows the gates. A fused node draws as one box labelled LSTMCell.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .elementwise import _one
+
+
+def _sigmoid_into(x, out):
+    """out = 1 / (1 + exp(-x)), the formula of the Sigmoid op (same bits)."""
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    one = _one(out.dtype)
+    out += one
+    np.divide(one, out, out=out)
+
+
+class LSTMCell(Function):
+    """(a (N, 4H), c_prev (N, H)) -> [h, c] (N, 2H); without c_prev the cell state starts at zero.
+
+    Gates in the book's order [f, g, i, o] along a's last axis:
+    f, i, o = sigmoid(a_f, a_i, a_o);  g = tanh(a_g);  c = f * c_prev + g * i;  h = o * tanh(c).
+    """
+
+    def forward(self, a, c_prev=None):
+        if a.ndim != 2 or a.shape[1] % 4:
+            raise ValueError(f"LSTMCell: pre-activation of shape {a.shape} must be (N, 4H)")
+        N, H = a.shape[0], a.shape[1] // 4
+        if c_prev is not None and c_prev.shape != (N, H):
+            raise ValueError(f"LSTMCell: cell state of shape {c_prev.shape} must be ({N}, {H}) for a of {a.shape}")
+        act = np.empty(a.shape, np.result_type(a, c_prev) if c_prev is not None else a.dtype)
+        with np.errstate(over="ignore"):  # exp(-x) = inf gives sigmoid 0, the right answer
+            _sigmoid_into(a[:, :H], act[:, :H])
+            _sigmoid_into(a[:, 2 * H :], act[:, 2 * H :])
+        np.tanh(a[:, H : 2 * H], out=act[:, H : 2 * H])
+        f, g, i, o = act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H], act[:, 3 * H :]
+        out = np.empty((N, 2 * H), act.dtype)
+        c = out[:, H:]
+        np.multiply(g, i, out=c)
+        if c_prev is not None:
+            c += f * c_prev  # (op-level: f * c + g * i, the same sum)
+        tc = np.tanh(c)
+        np.multiply(o, tc, out=out[:, :H])
+        self.saved = act, tc
+        return out
+
+    def backward(self, g, ins, out):
+        if type(g) is np.ndarray:
+            return self._backward_arrays(g, ins)
+        return self._backward_tensors(g, ins, out)
+
+    def _backward_arrays(self, dout, ins):
+        act, tc = self.saved
+        H = tc.shape[1]
+        f, gg, i, o = act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H], act[:, 3 * H :]
+        dh, dc_in = dout[:, :H], dout[:, H:]
+        dc = tc * tc  # dc = dc_in + dh * o * (1 - tanh(c)^2)
+        np.subtract(_one(dc.dtype), dc, out=dc)
+        dc *= o
+        dc *= dh
+        dc += dc_in
+        da = np.empty(act.shape, np.result_type(act, dout))
+        one = _one(da.dtype)
+        dfg = da[:, :H]  # d a_f = dc * c_prev * f (1 - f)
+        if len(ins) > 1:
+            np.multiply(dc, ins[1], out=dfg)
+            dfg *= f
+            dfg *= one - f
+        else:
+            dfg[...] = 0
+        dgg = da[:, H : 2 * H]  # d a_g = dc * i * (1 - g^2)
+        np.multiply(gg, gg, out=dgg)
+        np.subtract(one, dgg, out=dgg)
+        dgg *= i
+        dgg *= dc
+        dig = da[:, 2 * H : 3 * H]  # d a_i = dc * g * i (1 - i)
+        np.subtract(one, i, out=dig)
+        dig *= i
+        dig *= gg
+        dig *= dc
+        dog = da[:, 3 * H :]  # d a_o = dh * tanh(c) * o (1 - o)
+        np.subtract(one, o, out=dog)
+        dog *= o
+        dog *= tc
+        dog *= dh
+        if len(ins) == 1:
+            return da
+        return da, (dc * f if self.needs_input_grad[1] else None)
+
+    def _backward_tensors(self, dout, ins, out):
+        """The same rule with Tensor ops (create_graph=True): recomputed from the inputs, so it is differentiable."""
+        from ..creation import concat
+
+        a = ins[0]
+        H = a.shape[1] // 4
+        f, gg = a[:, :H].sigmoid(), a[:, H : 2 * H].tanh()
+        i, o = a[:, 2 * H : 3 * H].sigmoid(), a[:, 3 * H :].sigmoid()
+        tc = out[:, H:].tanh()
+        dh, dc_in = dout[:, :H], dout[:, H:]
+        dc = dc_in + dh * o * (1 - tc * tc)
+        df = dc * ins[1] * f * (1 - f) if len(ins) > 1 else Tensor(np.zeros((a.shape[0], H), a.dtype))
+        da = concat([df, dc * i * (1 - gg * gg), dc * gg * i * (1 - i), dh * tc * o * (1 - o)], axis=1)
+        return da if len(ins) == 1 else (da, dc * f)
