@@ -39,8 +39,7 @@ class LSTMCell(Function):
             raise ValueError(f"LSTMCell: cell state of shape {c_prev.shape} must be ({N}, {H}) for a of {a.shape}")
         act = np.empty(a.shape, np.result_type(a, c_prev) if c_prev is not None else a.dtype)
         with np.errstate(over="ignore"):  # exp(-x) = inf gives sigmoid 0, the right answer
-            _sigmoid_into(a[:, :H], act[:, :H])
-            _sigmoid_into(a[:, 2 * H :], act[:, 2 * H :])
+            _sigmoid_into(a, act)  # the whole array: contiguous passes beat three strided blocks
         np.tanh(a[:, H : 2 * H], out=act[:, H : 2 * H])
         f, g, i, o = act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H], act[:, 3 * H :]
         out = np.empty((N, 2 * H), act.dtype)
@@ -68,30 +67,21 @@ class LSTMCell(Function):
         dc *= o
         dc *= dh
         dc += dc_in
-        da = np.empty(act.shape, np.result_type(act, dout))
-        one = _one(da.dtype)
-        dfg = da[:, :H]  # d a_f = dc * c_prev * f (1 - f)
+        one = _one(act.dtype)
+        da = np.subtract(one, act)  # the gates' derivatives: s (1 - s), then 1 - g^2 for the g block
+        da *= act
+        dg = da[:, H : 2 * H]
+        np.multiply(gg, gg, out=dg)
+        np.subtract(one, dg, out=dg)
+        m = np.empty_like(da)  # what each derivative multiplies: dc c_prev, dc i, dc g, dh tanh(c)
         if len(ins) > 1:
-            np.multiply(dc, ins[1], out=dfg)
-            dfg *= f
-            dfg *= one - f
+            np.multiply(dc, ins[1], out=m[:, :H])
         else:
-            dfg[...] = 0
-        dgg = da[:, H : 2 * H]  # d a_g = dc * i * (1 - g^2)
-        np.multiply(gg, gg, out=dgg)
-        np.subtract(one, dgg, out=dgg)
-        dgg *= i
-        dgg *= dc
-        dig = da[:, 2 * H : 3 * H]  # d a_i = dc * g * i (1 - i)
-        np.subtract(one, i, out=dig)
-        dig *= i
-        dig *= gg
-        dig *= dc
-        dog = da[:, 3 * H :]  # d a_o = dh * tanh(c) * o (1 - o)
-        np.subtract(one, o, out=dog)
-        dog *= o
-        dog *= tc
-        dog *= dh
+            m[:, :H] = 0
+        np.multiply(dc, i, out=m[:, H : 2 * H])
+        np.multiply(dc, gg, out=m[:, 2 * H : 3 * H])
+        np.multiply(dh, tc, out=m[:, 3 * H :])
+        da *= m
         if len(ins) == 1:
             return da
         return da, (dc * f if self.needs_input_grad[1] else None)
