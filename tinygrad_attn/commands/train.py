@@ -10,8 +10,8 @@ counts it. With --data the split is the book's (seed 1984, last tenth for testin
 --split none everything trains and the accuracy reported is on the training set. Like the
 book's trainer, an epoch is N // batch-size steps over a fresh shuffle (the remainder waits).
 Checkpoints (--save) carry the vocabulary and the model settings: `tinygrad-attn predict` asks them.
-LSTMs train with fused cells (one LSTMCell node per step, ops/cells.py); the weights and the
-checkpoint are the same as with the op-level cell, which every drawn graph keeps.
+LSTMs train with fused cells (one LSTMCell node per step, ops/cells.py): the same parameters and
+checkpoint, numbers equal up to rounding; every drawn graph keeps the op-level cell.
 """
 
 from __future__ import annotations
