@@ -89,6 +89,9 @@ class _Recurrent(Module):
         state = self._initial_state(h0, N)
         if self.per_step:
             state = self._zero_state(state, N, np.result_type(x.dtype, self.W_x.dtype))
+        elif self.fused:  # time-major (T, N, G*H): each step's slice, and its gradient, is one contiguous block
+            xw = x.transpose(1, 0, 2) @ self.W_x + self.b
+            w = self._recurrent_weights()
         else:
             xw = x @ self.W_x + self.b  # (N, T, G*H): the input projection of every step at once
             w = self._recurrent_weights()
@@ -100,7 +103,7 @@ class _Recurrent(Module):
                     x_t.name = f"x_{t}"
                     state = self.step(x_t, state)
                 else:
-                    state = self._fast_step(xw[:, t - 1], state, w)
+                    state = self._fast_step(xw[t - 1] if self.fused else xw[:, t - 1], state, w)
             self._name(state, t)
             states.append(state)
         return states
