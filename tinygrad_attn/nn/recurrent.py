@@ -53,6 +53,7 @@ class _Recurrent(Module):
     """Shared parameters, checks and the loop over steps: W_x (D, G*H), W_h (H, G*H), b (G*H,)."""
 
     gates = 1
+    has_fused_cell = False  # LSTM: fused=True runs each step as one ops.cells.LSTMCell node
 
     def __init__(self, input_size: int, hidden_size: int, per_step: bool = False, fused: bool = False):
         super().__init__()
@@ -89,11 +90,9 @@ class _Recurrent(Module):
         state = self._initial_state(h0, N)
         if self.per_step:
             state = self._zero_state(state, N, np.result_type(x.dtype, self.W_x.dtype))
-        elif self.fused:  # time-major (T, N, G*H): each step's slice, and its gradient, is one contiguous block
-            xw = x.transpose(1, 0, 2) @ self.W_x + self.b
-            w = self._recurrent_weights()
-        else:
-            xw = x @ self.W_x + self.b  # (N, T, G*H): the input projection of every step at once
+        else:  # the input projection of every step at once: (N, T, G*H), or time-major (T, N, G*H)
+            # when fused, so that each step's slice, and its gradient, is one contiguous block
+            xw = (x.transpose(1, 0, 2) if self.fused else x) @ self.W_x + self.b
             w = self._recurrent_weights()
         states = []
         for t in range(1, T + 1):
@@ -119,8 +118,6 @@ class _Recurrent(Module):
         if fused and not cls.has_fused_cell:
             raise ValueError(f"{cls.__name__}: fused=True exists for the LSTM only")
         return bool(fused)
-
-    has_fused_cell = False
 
     def _initial_state(self, h0, N):
         self._check_state(h0, N)

@@ -12,16 +12,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .elementwise import _one
-
-
-def _sigmoid_into(x, out):
-    """out = 1 / (1 + exp(-x)), the formula of the Sigmoid op (same bits)."""
-    np.negative(x, out=out)
-    np.exp(out, out=out)
-    one = _one(out.dtype)
-    out += one
-    np.divide(one, out, out=out)
+from .elementwise import _one, sigmoid_into
 
 
 class LSTMCell(Function):
@@ -39,7 +30,7 @@ class LSTMCell(Function):
             raise ValueError(f"LSTMCell: cell state of shape {c_prev.shape} must be ({N}, {H}) for a of {a.shape}")
         act = np.empty(a.shape, np.result_type(a, c_prev) if c_prev is not None else a.dtype)
         with np.errstate(over="ignore"):  # exp(-x) = inf gives sigmoid 0, the right answer
-            _sigmoid_into(a, act)  # the whole array: contiguous passes beat three strided blocks
+            sigmoid_into(a, act)  # the whole array: contiguous passes beat three strided blocks
         np.tanh(a[:, H : 2 * H], out=act[:, H : 2 * H])
         f, g, i, o = act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H], act[:, 3 * H :]
         out = np.empty((N, 2 * H), act.dtype)

@@ -34,6 +34,15 @@ def _one(dtype):
     return one
 
 
+def sigmoid_into(x, out):
+    """out = 1 / (1 + exp(-x)) in one buffer (four ufunc passes); returns out. The caller silences overflow."""
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    one = _one(out.dtype)
+    out += one
+    return np.divide(one, out, out=out)
+
+
 # ---- binary -------------------------------------------------------------------------------
 class Add(Function):
     """a + b; d/da = 1, d/db = 1."""
@@ -216,11 +225,7 @@ class Sigmoid(Function):
         with np.errstate(over="ignore"):
             if type(x) is not np.ndarray:
                 return 1 / (1 + np.exp(-x))
-            e = np.negative(x)  # the same four operations in one buffer
-            np.exp(e, out=e)
-            one = _one(e.dtype)
-            e += one
-            return np.divide(one, e, out=e)
+            return sigmoid_into(x, np.empty_like(x))
 
     def backward(self, g, ins, out):
         if type(out) is np.ndarray and out.ndim:  # plain backward: one buffer instead of three

@@ -6,6 +6,14 @@ from ..autograd import Function
 from ..numeric import sum_to, weight_grad  # noqa: F401  (weight_grad: re-exported)
 
 
+def _rows_matmul(x, w):
+    """(..., k) @ (k, n) as one GEMM over all rows (arrays or Tensors): numpy's stacked matmul
+    would run one small GEMM per leading index."""
+    if x.ndim == 2:
+        return x @ w
+    return (x.reshape((-1, x.shape[-1])) @ w).reshape(x.shape[:-1] + (w.shape[-1],))
+
+
 def _mT(x):
     """Swap the last two axes (array or Tensor)."""
     return x.T if x.ndim == 2 else x.swapaxes(-1, -2)
@@ -22,9 +30,7 @@ class MatMul(Function):
         if k_a != k_b:
             raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ")
         try:
-            if a.ndim > 2 and b.ndim == 2:  # one GEMM over all rows beats numpy's per-batch loop
-                return (a.reshape((-1, k_a)) @ b).reshape(a.shape[:-1] + (b.shape[1],))
-            return a @ b
+            return _rows_matmul(a, b) if b.ndim == 2 and a.ndim > 1 else a @ b
         except ValueError:
             raise ValueError(f"matmul: {a.shape} @ {b.shape}: batch dimensions cannot be broadcast") from None
 
@@ -34,8 +40,8 @@ class MatMul(Function):
             # the a^T g products that flow into one weight (an RNN's W_h at every step) may be
             # summed at the end of the sweep, thin ones as a single GEMM (numeric.weight_grad)
             need_a, need_b = self.needs_input_grad
-            if need_a:  # (..., m, n) @ (n, k) as one GEMM over all rows, as in forward
-                acc.add(self, 0, g @ b.T if g.ndim == 2 else (g.reshape((-1, g.shape[-1])) @ b.T).reshape(a.shape))
+            if need_a:
+                acc.add(self, 0, _rows_matmul(g, b.T))
             if need_b:
                 acc.defer(self, 1, a, g)
         else:
@@ -47,7 +53,7 @@ class MatMul(Function):
         if a.ndim == 2 and b.ndim == 2:
             return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
         if b.ndim == 2 and a.ndim > 2:  # (..., m, k) @ (k, n): both grads are single GEMMs
-            ga = (g.reshape((-1, g.shape[-1])) @ b.T).reshape(a.shape) if need_a else None
+            ga = _rows_matmul(g, b.T) if need_a else None
             gb = a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1])) if need_b else None
             return ga, gb
         if a.ndim == 1 and b.ndim == 1:
