@@ -30,7 +30,7 @@ class MatMul(Function):
         if k_a != k_b:
             raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ")
         try:
-            return _rows_matmul(a, b) if b.ndim == 2 and a.ndim > 1 else a @ b
+            return _rows_matmul(a, b) if a.ndim > 2 and b.ndim == 2 else a @ b
         except ValueError:
             raise ValueError(f"matmul: {a.shape} @ {b.shape}: batch dimensions cannot be broadcast") from None
 
@@ -41,7 +41,7 @@ class MatMul(Function):
             # summed at the end of the sweep, thin ones as a single GEMM (numeric.weight_grad)
             need_a, need_b = self.needs_input_grad
             if need_a:
-                acc.add(self, 0, _rows_matmul(g, b.T))
+                acc.add(self, 0, g @ b.T if g.ndim == 2 else _rows_matmul(g, b.T))  # no call on the 2-d hot path
             if need_b:
                 acc.defer(self, 1, a, g)
         else:
