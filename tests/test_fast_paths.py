@@ -5,7 +5,7 @@ import pytest
 
 import tinygrad_attn as ta
 from tinygrad_attn import Tensor
-from tinygrad_attn.numeric import add_at, weight_grad
+from tinygrad_attn.numeric import add_at, fast_sum, weight_grad
 
 
 def _pairs(rows, n_pairs, k=5, n=3, seed=0):
@@ -19,6 +19,18 @@ def test_weight_grad_is_the_sum_of_a_transpose_g(rows, n_pairs):
     pairs = _pairs(rows, n_pairs)
     expected = sum(a.T @ g for a, g in pairs)
     np.testing.assert_allclose(weight_grad(pairs), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("axes", [(0,), (0, 1), (2,), (1, 2)])
+def test_fast_sum_sums_leading_and_trailing_axes_into_a_fresh_array(axes, dtype):
+    x = np.random.default_rng(2).standard_normal((3, 4, 5)).astype(dtype)
+    for _ in range(2):  # the second call uses the cached vector of ones
+        out = fast_sum(x, axes, keepdims=True)
+        np.testing.assert_allclose(out, x.sum(axis=axes, keepdims=True), rtol=1e-5, atol=1e-5)
+        assert out.dtype == dtype and out.flags.writeable
+        out[...] = 0  # writing into one result changes no later one
+    np.testing.assert_allclose(fast_sum(x, axes), x.sum(axis=axes), rtol=1e-5, atol=1e-5)
 
 
 def test_weight_grad_flattens_batched_rows():

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+_ONES = {}
+
+
+def _ones(m, dtype):
+    """A cached read-only vector of m ones (the summing vector of `fast_sum`)."""
+    key = (m, dtype)
+    v = _ONES.get(key)
+    if v is None:
+        if len(_ONES) > 256:  # shapes vary without bound in some programs: keep the cache small
+            _ONES.clear()
+        v = _ONES[key] = np.ones(m, dtype)
+        v.flags.writeable = False
+    return v
 
 
 def fast_sum(x, axes, keepdims=False):
@@ -12,12 +28,12 @@ def fast_sum(x, axes, keepdims=False):
     if axes and x.dtype.kind == "f" and nd > 1 and x.flags.c_contiguous and len(axes) < nd:
         k = len(axes)
         if axes == tuple(range(k)):  # leading axes: ones @ (m, rest)
-            m = int(np.prod(x.shape[:k]))
-            out = np.ones(m, x.dtype) @ x.reshape((m, -1))
+            m = math.prod(x.shape[:k])
+            out = _ones(m, x.dtype) @ x.reshape((m, -1))
             return out.reshape((1,) * k + x.shape[k:] if keepdims else x.shape[k:])
         if axes == tuple(range(nd - k, nd)):  # trailing axes: (rest, m) @ ones
-            m = int(np.prod(x.shape[nd - k :]))
-            out = x.reshape((-1, m)) @ np.ones(m, x.dtype)
+            m = math.prod(x.shape[nd - k :])
+            out = x.reshape((-1, m)) @ _ones(m, x.dtype)
             return out.reshape(x.shape[: nd - k] + (1,) * k if keepdims else x.shape[: nd - k])
     return x.sum(axis=axes, keepdims=keepdims)
 

@@ -28,7 +28,8 @@ class Softmax(Function):
 
     def forward(self, x, axis=-1):
         axis = self.saved = _axis("softmax", axis, x.shape)
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        e = x - x.max(axis=axis, keepdims=True)
+        e = np.exp(e, out=e) if e.dtype.kind == "f" else np.exp(e)  # in place: one buffer, not two
         e /= _sum_keep(e, axis)
         return e
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd import Function
@@ -56,7 +58,7 @@ class Mean(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         axes = normalize_axis("mean", axis, x.shape)
-        n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+        n = math.prod([x.shape[a] for a in axes]) if axes else 1
         if n == 0:
             raise ValueError(f"mean: reducing axes {axes} of shape {x.shape} averages zero elements")
         self.saved = (x.shape, keep_shape(x.shape, axes), n)
