@@ -201,12 +201,12 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
     A max-heap on creation order replaces the topological sort: a node is processed only
     after every node created later, so all of its consumers have already contributed.
     """
-    arrays, heap, pop, grads, owned = acc.arrays, acc.heap, heapq.heappop, acc.grads, acc.owned
+    arrays, heap, pop, grads, owned, waiting = acc.arrays, acc.heap, heapq.heappop, acc.grads, acc.owned, acc.waiting
     careful = isinstance(acc, CarefulAccumulator)
     acc.put(root, g0)
     while heap:
-        t = pop(heap)[1]
-        g = grads.pop(id(t))
+        t = waiting.pop(pop(heap))
+        g = grads.pop(t)
         if owned:
             owned.discard(id(g))  # handed on now: never added into in place again
         acc.node = t
@@ -278,25 +278,28 @@ class Accumulator:
 
     def __init__(self, arrays: bool):
         self.arrays = arrays  # rules get ndarrays (plain backward) or Tensors (create_graph)
-        self.grads = {}  # id(tensor) -> gradient so far
+        self.grads = {}  # tensor -> gradient so far (tensors hash by identity)
         self.owned = set()
-        self.heap = []  # (-creation order, tensor): newest node first
-        self.leaves = {}  # id -> leaf tensor that received gradient, in arrival order
-        self.deferred = {}  # leaf id -> [(a, g)], summed by `finish`
+        self.heap = []  # -creation order of the nodes waiting: newest first (ints compare fastest)
+        self.waiting = {}  # -creation order -> the tensor whose node waits
+        self.leaves = {}  # leaf tensor -> itself, in the order gradients arrived
+        self.deferred = {}  # leaf tensor -> [(a, g)], summed by `finish`
         self.node = None  # the tensor whose node is running its rule (for error messages)
         self.anomaly = False
         self.accumulate = True  # False inside record_backward(accumulate=False)
 
     def put(self, p, pg):
         """Add a checked gradient `pg` (of p's shape) to what `p` has received so far."""
-        key = id(p)
+        key = p
         prev = self.grads.get(key)
         if prev is None:
             self.grads[key] = pg
             if p._ctx is None:
                 self.leaves[key] = p
             else:
-                heapq.heappush(self.heap, (-p._ctx.seq, p))
+                seq = -p._ctx.seq
+                heapq.heappush(self.heap, seq)
+                self.waiting[seq] = p
         elif not self.arrays:
             self.grads[key] = prev + pg
         elif id(prev) in self.owned:
@@ -327,14 +330,16 @@ class Accumulator:
                 pg = self._as_grad(fn, i, pg)
             if pg.shape != p.data.shape:
                 pg = self._reduce(fn, i, p, pg)
-            key = id(p)
+            key = p
             prev = table.get(key)
             if prev is None:
                 table[key] = pg
                 if p._ctx is None:
                     self.leaves[key] = p
                 else:
-                    _heappush(self.heap, (-p._ctx.seq, p))
+                    seq = -p._ctx.seq
+                    _heappush(self.heap, seq)
+                    self.waiting[seq] = p
             elif not arrays:
                 table[key] = prev + pg
             elif id(prev) in owned:
@@ -368,7 +373,7 @@ class Accumulator:
             return
         if not self.arrays:
             return self.add(fn, i, _index_add(g, idx, p.shape))
-        key = id(p)
+        key = p
         buf = self.grads.get(key)
         if buf is None:
             self.put(p, np.zeros(p.data.shape, dtype=np.result_type(p.data, g)))
@@ -386,7 +391,7 @@ class Accumulator:
             return
         if not self.arrays or p._ctx is not None:
             return self.add(fn, i, a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1])))
-        key = id(p)
+        key = p
         pairs = self.deferred.get(key)
         if pairs is None:
             self.deferred[key] = pairs = []
@@ -472,11 +477,11 @@ class CarefulAccumulator(Accumulator):
             self.rec.steps.append(self.step)
 
     def put(self, p, pg):
-        prev = self.grads.get(id(p))
+        prev = self.grads.get(p)
         if prev is None:
             super().put(p, pg)
         else:
-            self.grads[id(p)] = prev + pg
+            self.grads[p] = prev + pg
 
     def add(self, fn, i, pg):
         pg = self.checked(fn, i, pg)

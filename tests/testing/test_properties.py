@@ -115,7 +115,7 @@ def test_fan_out_catches_an_engine_that_overwrites_instead_of_adding(monkeypatch
     def overwrite(self, fn, grads):  # micrograd's `grad = ...` where it should be `grad += ...`, at the leaves
         for p in fn.inputs:
             if p._ctx is None:
-                self.grads.pop(id(p), None)
+                self.grads.pop(p, None)  # the gradients in flight, keyed by tensor
         add_all(self, fn, grads)
 
     monkeypatch.setattr(autograd.Accumulator, "add_all", overwrite)
