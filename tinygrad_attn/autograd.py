@@ -290,22 +290,21 @@ class Accumulator:
 
     def put(self, p, pg):
         """Add a checked gradient `pg` (of p's shape) to what `p` has received so far."""
-        key = p
-        prev = self.grads.get(key)
+        prev = self.grads.get(p)
         if prev is None:
-            self.grads[key] = pg
+            self.grads[p] = pg
             if p._ctx is None:
-                self.leaves[key] = p
+                self.leaves[p] = p
             else:
                 seq = -p._ctx.seq
                 heapq.heappush(self.heap, seq)
                 self.waiting[seq] = p
         elif not self.arrays:
-            self.grads[key] = prev + pg
+            self.grads[p] = prev + pg
         elif id(prev) in self.owned:
             np.add(prev, pg, out=prev)
         else:
-            prev = self.grads[key] = prev + pg
+            prev = self.grads[p] = prev + pg
             if type(prev) is np.ndarray and prev.ndim:
                 self.owned.add(id(prev))
 
@@ -330,22 +329,21 @@ class Accumulator:
                 pg = self._as_grad(fn, i, pg)
             if pg.shape != p.data.shape:
                 pg = self._reduce(fn, i, p, pg)
-            key = p
-            prev = table.get(key)
+            prev = table.get(p)
             if prev is None:
-                table[key] = pg
+                table[p] = pg
                 if p._ctx is None:
-                    self.leaves[key] = p
+                    self.leaves[p] = p
                 else:
                     seq = -p._ctx.seq
                     _heappush(self.heap, seq)
                     self.waiting[seq] = p
             elif not arrays:
-                table[key] = prev + pg
+                table[p] = prev + pg
             elif id(prev) in owned:
                 np.add(prev, pg, out=prev)
             else:
-                prev = table[key] = prev + pg
+                prev = table[p] = prev + pg
                 if type(prev) is np.ndarray and prev.ndim:
                     owned.add(id(prev))
 
@@ -373,14 +371,13 @@ class Accumulator:
             return
         if not self.arrays:
             return self.add(fn, i, _index_add(g, idx, p.shape))
-        key = p
-        buf = self.grads.get(key)
+        buf = self.grads.get(p)
         if buf is None:
             self.put(p, np.zeros(p.data.shape, dtype=np.result_type(p.data, g)))
-            buf = self.grads[key]
+            buf = self.grads[p]
             self.owned.add(id(buf))
         elif id(buf) not in self.owned:
-            buf = self.grads[key] = np.array(buf, dtype=np.result_type(buf, g))
+            buf = self.grads[p] = np.array(buf, dtype=np.result_type(buf, g))
             self.owned.add(id(buf))
         add_at(buf, idx, g)
 
@@ -391,18 +388,17 @@ class Accumulator:
             return
         if not self.arrays or p._ctx is not None:
             return self.add(fn, i, a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1])))
-        key = p
-        pairs = self.deferred.get(key)
+        pairs = self.deferred.get(p)
         if pairs is None:
-            self.deferred[key] = pairs = []
-            self.leaves[key] = p
+            self.deferred[p] = pairs = []
+            self.leaves[p] = p
         pairs.append((a, g))
 
     def finish(self):
         """Sum the deferred weight gradients, run leaf hooks, accumulate into `.grad`."""
-        for key, t in self.leaves.items():
-            g = self.grads.pop(key, None)
-            pairs = self.deferred.get(key)
+        for t in self.leaves:
+            g = self.grads.pop(t, None)
+            pairs = self.deferred.get(t)
             if pairs is not None:
                 gw = weight_grad(pairs)
                 g = gw if g is None else g + gw
