@@ -29,7 +29,7 @@ import numpy as np
 from . import record as _record
 from .mode import current as _mode
 from .mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, record_sites, scope, set_grad_enabled
-from .numeric import add_at, reducible, sum_to, weight_grad
+from .numeric import add_at, reducible, rows_t_matmul, sum_to, weight_grad
 
 __all__ = [
     "Function",
@@ -297,7 +297,7 @@ class Accumulator:
                 self.leaves[p] = p
             else:
                 seq = -p._ctx.seq
-                heapq.heappush(self.heap, seq)
+                _heappush(self.heap, seq)
                 self.waiting[seq] = p
         elif not self.arrays:
             self.grads[p] = prev + pg
@@ -387,7 +387,7 @@ class Accumulator:
         if not p.requires_grad:
             return
         if not self.arrays or p._ctx is not None:
-            return self.add(fn, i, a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1])))
+            return self.add(fn, i, rows_t_matmul(a, g))
         pairs = self.deferred.get(p)
         if pairs is None:
             self.deferred[p] = pairs = []
@@ -496,7 +496,7 @@ class CarefulAccumulator(Accumulator):
 
     def defer(self, fn, i, a, g):
         if fn.inputs[i].requires_grad:
-            self.add(fn, i, a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1])))
+            self.add(fn, i, rows_t_matmul(a, g))
 
     def leaf_done(self, t, g):
         if self.rec is None:

@@ -58,6 +58,11 @@ def reducible(gshape, shape) -> bool:
     return all(n == m or n == 1 for n, m in zip(shape, tail))
 
 
+def rows_t_matmul(a, g):
+    """a^T g summed over every row: a (..., k), g (..., n) -> (k, n) as one GEMM (arrays or Tensors)."""
+    return a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1]))
+
+
 def weight_grad(pairs):
     """sum_i a_i^T g_i for [(a (..., k), g (..., n))] -> (k, n).
 
@@ -65,10 +70,10 @@ def weight_grad(pairs):
     far better (and on several threads); thick pairs go one GEMM at a time into one buffer,
     which saves copying every activation once more.
     """
+    if len(pairs) == 1:
+        return rows_t_matmul(*pairs[0])
     a2 = [a.reshape((-1, a.shape[-1])) for a, _ in pairs]
     g2 = [g.reshape((-1, g.shape[-1])) for _, g in pairs]
-    if len(pairs) == 1:
-        return a2[0].T @ g2[0]
     if a2[0].shape[0] < 64:
         return np.concatenate(a2).T @ np.concatenate(g2)
     out = a2[0].T @ g2[0]

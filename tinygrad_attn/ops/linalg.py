@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Function
-from ..numeric import sum_to, weight_grad  # noqa: F401  (weight_grad: re-exported)
+from ..numeric import rows_t_matmul, sum_to, weight_grad  # noqa: F401  (weight_grad: re-exported)
 
 
 def _rows_matmul(x, w):
@@ -54,7 +54,7 @@ class MatMul(Function):
             return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
         if b.ndim == 2 and a.ndim > 2:  # (..., m, k) @ (k, n): both grads are single GEMMs
             ga = _rows_matmul(g, b.T) if need_a else None
-            gb = a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1])) if need_b else None
+            gb = rows_t_matmul(a, g) if need_b else None
             return ga, gb
         if a.ndim == 1 and b.ndim == 1:
             return g * b, g * a
