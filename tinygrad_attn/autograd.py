@@ -218,23 +218,30 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
             _accumulate(t, g, arrays)
         fn = t._ctx
         inputs = fn.inputs
-        check = fn.freed or t._vc is not None
-        for p in inputs:  # a counter means changed in place or detached at some point: compare versions
-            if check or p._vc is not None:
-                check = True
-                break
-        if check:
+        if fn.freed or t._vc is not None:
             _check_node(fn, t)
+        else:
+            for p in inputs:  # a counter means changed in place or detached at some point: compare versions
+                if p._vc is not None:
+                    _check_node(fn, t)
+                    break
+        out = t.data
         if not arrays:
             ins, out = inputs, t
+        elif fn.scalar_rules and not out.ndim:  # all inputs 0-d too: pass scalars
+            out = out[()]
+            if len(inputs) == 1:
+                ins = (inputs[0].data[()],)
+            elif len(inputs) == 2:
+                ins = (inputs[0].data[()], inputs[1].data[()])
+            else:
+                ins = tuple([p.data[()] for p in inputs])
         elif len(inputs) == 1:
-            ins, out = (inputs[0].data,), t.data
+            ins = (inputs[0].data,)
         elif len(inputs) == 2:
-            ins, out = (inputs[0].data, inputs[1].data), t.data
+            ins = (inputs[0].data, inputs[1].data)
         else:
-            ins, out = [p.data for p in inputs], t.data
-        if arrays and fn.scalar_rules and not out.ndim:  # all inputs 0-d too: pass scalars
-            ins, out = tuple([x[()] for x in ins]), out[()]
+            ins = [p.data for p in inputs]
         if fn.routes_own_grads:
             fn.vjp(acc, g, ins, out)
         else:
