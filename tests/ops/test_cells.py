@@ -110,3 +110,61 @@ def test_seq2seq_fuse_cells_switches_both_lstms_and_keeps_the_numbers():
     assert model.fuse_cells() is model and model.encoder.fused and model.decoder.fused
     np.testing.assert_allclose(model(src, tgt).data, op_level, rtol=1e-6)
     assert not model.fuse_cells(False).decoder.fused
+
+
+steps = st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**16))
+
+
+def _draw_step(n, h, k, seed, scale=1.0):
+    rng = np.random.default_rng(seed)
+    a, c = _draw(n, h, seed)
+    return a, c, rng.normal(0, scale, (n, k)), rng.normal(0, scale, (k, 4 * h))
+
+
+@settings(deadline=None)
+@given(steps)
+def test_fused_step_with_the_recurrent_product_matches_central_differences(case):
+    n, h, k, seed = case
+    a, c, h_prev, W_h = _draw_step(n, h, k, seed)
+    step = lambda a, c, h_prev, W_h: LSTMCell.apply(a, c, h_prev, W_h)  # noqa: E731
+    assert gradcheck(step, a, c, h_prev, W_h)
+    assert vjp_check(step, a, c, h_prev, W_h, order=2)
+
+
+@settings(deadline=None)
+@given(steps)
+def test_fused_step_equals_the_op_level_step(case):
+    n, h, k, seed = case
+    a, c, h_prev, W_h = _draw_step(n, h, k, seed)
+    u = np.random.default_rng(seed + 1).normal(size=(n, 2 * h))
+    results = []
+    for fused in (True, False):
+        ts = [Tensor(v, requires_grad=True) for v in (a, c, h_prev, W_h)]
+        ta_a, ta_c, ta_h, ta_W = ts
+        out = LSTMCell.apply(ta_a, ta_c, ta_h, ta_W) if fused else _op_level(ta_a + ta_h @ ta_W, ta_c)
+        (out * u).sum().backward()
+        results.append([out.data] + [t.grad.data for t in ts])
+    np.testing.assert_array_equal(results[0][0], results[1][0])  # a + h W_h summed alike: the same bits
+    for g_fused, g_op in zip(results[0][1:], results[1][1:]):
+        np.testing.assert_allclose(g_fused, g_op, rtol=1e-12, atol=1e-14)
+
+
+def test_fused_step_errors_name_the_op_and_shapes():
+    a, c = Tensor(np.zeros((2, 8))), Tensor(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"LSTMCell: h_prev of shape \(2, 3\) and W_h of shape \(2, 8\) must be"):
+        LSTMCell.apply(a, c, Tensor(np.zeros((2, 3))), Tensor(np.zeros((2, 8))))
+    with pytest.raises(ValueError, match=r"LSTMCell: h_prev of shape \(3, 2\) and W_h of shape \(2, 8\) must be"):
+        LSTMCell.apply(a, c, Tensor(np.zeros((3, 2))), Tensor(np.zeros((2, 8))))
+
+
+def test_fused_step_backward_rule_gives_what_the_sweep_hands_on():
+    """The sweep takes the step's fast path (`vjp`); `backward` on arrays is the same rule."""
+    a, c, h_prev, W_h = _draw_step(2, 3, 2, 7)
+    ts = [Tensor(v, requires_grad=True) for v in (a, c, h_prev, W_h)]
+    out = LSTMCell.apply(*ts)
+    u = np.random.default_rng(8).normal(size=out.shape)
+    rule = out._ctx.backward(u, tuple(t.data for t in ts), out.data)
+    (out * u).sum().backward()
+    assert len(rule) == 4
+    for r, t in zip(rule, ts):
+        np.testing.assert_allclose(r, t.grad.data, rtol=1e-12, atol=1e-14)

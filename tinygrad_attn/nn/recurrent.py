@@ -14,8 +14,9 @@ Two forms give the same numbers (up to rounding):
   `h_0` (zeros when none is given), its input slice named `x_<t>`.
 
 `LSTM(..., fused=True)` runs each step's gate arithmetic as one `LSTMCell` node (ops/cells.py)
-instead of thirteen, for training speed; the numbers agree up to rounding. The op-level cell
-stays the default, so drawn graphs show every gate.
+instead of thirteen, for training speed; once there is a state, the node takes h_{t-1} W_h in
+too. The numbers agree up to rounding. The op-level cell stays the default, so drawn graphs
+show every gate.
 
 The layers are stateless: the state goes in as `h0` and comes out as the second result.
 Truncated BPTT is explicit: feed the last state of one chunk into the next through
@@ -203,11 +204,14 @@ class LSTM(_Recurrent):
 
     def _fast_step(self, xw_t, state, W_h):
         h, c = state
-        a = xw_t if h is None else xw_t + h @ W_h
-        if not self.fused:
-            return self._cell(a, c)
+        if self.fused and h is not None and c is not None:  # the whole step, h W_h included, as one node
+            hc = LSTMCell.apply(xw_t, c, h, W_h)  # [h_t, c_t] (N, 2H)
+        else:
+            a = xw_t if h is None else xw_t + h @ W_h
+            if not self.fused:
+                return self._cell(a, c)
+            hc = LSTMCell.apply(a) if c is None else LSTMCell.apply(a, c)
         H = self.hidden_size
-        hc = LSTMCell.apply(a) if c is None else LSTMCell.apply(a, c)  # [h_t, c_t] (N, 2H)
         return hc[:, :H], hc[:, H:]
 
     def _cell(self, a, c):

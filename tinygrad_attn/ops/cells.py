@@ -1,9 +1,10 @@
 """Fused recurrent cells: one node per step for training, equal to the op-level graph.
 
 `nn.LSTM(..., fused=True)` runs its gate arithmetic as one `LSTMCell` node instead of the
-thirteen nodes of the op-level cell (sigmoid, tanh, slices, products, sum). The numbers are
-those of the op-level graph up to rounding; the op-level form stays the default, so every
-drawn graph shows the gates. A fused node draws as one box labelled LSTMCell.
+thirteen nodes of the op-level cell (sigmoid, tanh, slices, products, sum); from the second step
+on the node also takes the recurrent product h_{t-1} W_h, which saves two nodes and a buffer
+per step. The numbers are those of the op-level graph up to rounding; the op-level form stays
+the default, so every drawn graph shows the gates. A fused node draws as one box labelled LSTMCell.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from .elementwise import _one, sigmoid_into
 
 class LSTMCell(Function):
     """(a (N, 4H), c_prev (N, H)) -> [h, c] (N, 2H); without c_prev the cell state starts at zero.
+    With h_prev (N, K) and W_h (K, 4H) as well, the pre-activation is a + h_prev W_h (a whole step).
 
     Gates in the book's order [f, g, i, o] along a's last axis:
     f, i, o = sigmoid(a_f, a_i, a_o);  g = tanh(a_g);  c = f * c_prev + g * i;  h = o * tanh(c).
     """
 
-    def forward(self, a, c_prev=None):
+    def forward(self, a, c_prev=None, h_prev=None, W_h=None):
         if a.ndim != 2 or a.shape[1] % 4:
             raise ValueError(f"LSTMCell: pre-activation of shape {a.shape} must be (N, 4H)")
         N, H = a.shape[0], a.shape[1] // 4
         if c_prev is not None and c_prev.shape != (N, H):
             raise ValueError(f"LSTMCell: cell state of shape {c_prev.shape} must be ({N}, {H}) for a of {a.shape}")
+        if h_prev is not None:
+            a = _add_recurrent(a, h_prev, W_h)
         act = np.empty(a.shape, np.result_type(a, c_prev) if c_prev is not None else a.dtype)
         with np.errstate(over="ignore"):  # exp(-x) = inf gives sigmoid 0, the right answer
             sigmoid_into(a, act)  # the whole array: contiguous passes beat three strided blocks
@@ -43,12 +47,27 @@ class LSTMCell(Function):
         self.saved = act, tc
         return out
 
+    def vjp(self, acc, g, ins, out):
+        if len(ins) < 4 or type(g) is not np.ndarray:
+            return acc.add_all(self, self.backward(g, ins, out))
+        da, dc_prev = self._backward_arrays(g, ins)
+        acc.add(self, 0, da)
+        acc.add(self, 1, dc_prev)
+        acc.add(self, 2, da @ ins[3].T)
+        acc.defer(self, 3, ins[2], da)  # W_h: h_{t-1}^T da of every step summed by one GEMM at the end
+
     def backward(self, g, ins, out):
-        if type(g) is np.ndarray:
-            return self._backward_arrays(g, ins)
-        return self._backward_tensors(g, ins, out)
+        if type(g) is not np.ndarray:
+            return self._backward_tensors(g, ins, out)
+        da, dc_prev = self._backward_arrays(g, ins)
+        if len(ins) == 1:
+            return da
+        if len(ins) == 2:
+            return da, dc_prev
+        return da, dc_prev, da @ ins[3].T, ins[2].T @ da
 
     def _backward_arrays(self, dout, ins):
+        """-> (d a, d c_prev or None)."""
         act, tc = self.saved
         H = tc.shape[1]
         f, gg, i, o = act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H], act[:, 3 * H :]
@@ -73,15 +92,13 @@ class LSTMCell(Function):
         np.multiply(dc, gg, out=m[:, 2 * H : 3 * H])
         np.multiply(dh, tc, out=m[:, 3 * H :])
         da *= m
-        if len(ins) == 1:
-            return da
-        return da, (dc * f if self.needs_input_grad[1] else None)
+        return da, (dc * f if len(ins) > 1 and self.needs_input_grad[1] else None)
 
     def _backward_tensors(self, dout, ins, out):
         """The same rule with Tensor ops (create_graph=True): recomputed from the inputs, so it is differentiable."""
         from ..creation import concat
 
-        a = ins[0]
+        a = ins[0] if len(ins) < 4 else ins[0] + ins[2] @ ins[3]
         H = a.shape[1] // 4
         f, gg = a[:, :H].sigmoid(), a[:, H : 2 * H].tanh()
         i, o = a[:, 2 * H : 3 * H].sigmoid(), a[:, 3 * H :].sigmoid()
@@ -90,4 +107,22 @@ class LSTMCell(Function):
         dc = dc_in + dh * o * (1 - tc * tc)
         df = dc * ins[1] * f * (1 - f) if len(ins) > 1 else Tensor(np.zeros((a.shape[0], H), a.dtype))
         da = concat([df, dc * i * (1 - gg * gg), dc * gg * i * (1 - i), dh * tc * o * (1 - o)], axis=1)
-        return da if len(ins) == 1 else (da, dc * f)
+        if len(ins) == 1:
+            return da
+        if len(ins) == 2:
+            return da, dc * f
+        return da, dc * f, da @ ins[3].T, ins[2].T @ da
+
+
+def _add_recurrent(a, h_prev, W_h):
+    """a + h_prev @ W_h, summed into the product's own buffer."""
+    N, G = a.shape
+    if h_prev.ndim != 2 or h_prev.shape[0] != N or W_h.shape != (h_prev.shape[-1], G):
+        raise ValueError(
+            f"LSTMCell: h_prev of shape {h_prev.shape} and W_h of shape {W_h.shape} must be (N, K) and (K, {G}) "
+            f"for a of {a.shape}"
+        )
+    pre = h_prev @ W_h
+    if pre.dtype != np.result_type(a, pre):
+        return a + pre
+    return np.add(a, pre, out=pre)  # the op-level a + h W_h: the same sum
