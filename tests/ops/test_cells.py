@@ -155,6 +155,8 @@ def test_fused_step_errors_name_the_op_and_shapes():
         LSTMCell.apply(a, c, Tensor(np.zeros((2, 3))), Tensor(np.zeros((2, 8))))
     with pytest.raises(ValueError, match=r"LSTMCell: h_prev of shape \(3, 2\) and W_h of shape \(2, 8\) must be"):
         LSTMCell.apply(a, c, Tensor(np.zeros((3, 2))), Tensor(np.zeros((2, 8))))
+    with pytest.raises(ValueError, match=r"LSTMCell: h_prev of shape \(2, 2\) and W_h of shape None must be"):
+        LSTMCell.apply(a, c, Tensor(np.zeros((2, 2))))
 
 
 def test_fused_step_backward_rule_gives_what_the_sweep_hands_on():

@@ -59,12 +59,7 @@ class LSTMCell(Function):
     def backward(self, g, ins, out):
         if type(g) is not np.ndarray:
             return self._backward_tensors(g, ins, out)
-        da, dc_prev = self._backward_arrays(g, ins)
-        if len(ins) == 1:
-            return da
-        if len(ins) == 2:
-            return da, dc_prev
-        return da, dc_prev, da @ ins[3].T, ins[2].T @ da
+        return _per_input(ins, *self._backward_arrays(g, ins))
 
     def _backward_arrays(self, dout, ins):
         """-> (d a, d c_prev or None)."""
@@ -107,19 +102,25 @@ class LSTMCell(Function):
         dc = dc_in + dh * o * (1 - tc * tc)
         df = dc * ins[1] * f * (1 - f) if len(ins) > 1 else Tensor(np.zeros((a.shape[0], H), a.dtype))
         da = concat([df, dc * i * (1 - gg * gg), dc * gg * i * (1 - i), dh * tc * o * (1 - o)], axis=1)
-        if len(ins) == 1:
-            return da
-        if len(ins) == 2:
-            return da, dc * f
-        return da, dc * f, da @ ins[3].T, ins[2].T @ da
+        return _per_input(ins, da, dc * f if len(ins) > 1 else None)
+
+
+def _per_input(ins, da, dc_prev):
+    """The gradients of (a), (a, c_prev) or (a, c_prev, h_prev, W_h) from d a and d c_prev (arrays or Tensors)."""
+    if len(ins) == 1:
+        return da
+    if len(ins) == 2:
+        return da, dc_prev
+    return da, dc_prev, da @ ins[3].T, ins[2].T @ da
 
 
 def _add_recurrent(a, h_prev, W_h):
     """a + h_prev @ W_h, summed into the product's own buffer."""
     N, G = a.shape
-    if h_prev.ndim != 2 or h_prev.shape[0] != N or W_h.shape != (h_prev.shape[-1], G):
+    if W_h is None or h_prev.ndim != 2 or h_prev.shape[0] != N or W_h.shape != (h_prev.shape[-1], G):
+        W_shape = None if W_h is None else W_h.shape
         raise ValueError(
-            f"LSTMCell: h_prev of shape {h_prev.shape} and W_h of shape {W_h.shape} must be (N, K) and (K, {G}) "
+            f"LSTMCell: h_prev of shape {h_prev.shape} and W_h of shape {W_shape} must be (N, K) and (K, {G}) "
             f"for a of {a.shape}"
         )
     pre = h_prev @ W_h
