@@ -76,13 +76,16 @@ class _Recurrent(_Seq2SeqBase):
         self.tgt_embed = Embedding(vocab_size, wordvec_size)
         self.decoder = Cell(wordvec_size + dec_extra, hidden_size)
 
-    def _encode(self, src):
-        """src (N, S) -> (encoder states (N, S, H), last hidden state (N, H))."""
+    def _encode(self, src, states: bool = True):
+        """src (N, S) -> (encoder states (N, S, H), or None when `states` is False, last hidden state (N, H))."""
         src = _ids(src, f"{type(self).__name__}.forward: src")
         x = self.src_embed(src)
         object.__setattr__(self, "src_embedded", x)  # a plain attribute, never a parameter
         with autograd.scope("encoder"):
-            hs, state = self.encoder(x)
+            if states:
+                hs, state = self.encoder(x)
+            else:  # only the last state is needed: no (N, S, H) stack that nothing reads
+                hs, state = None, self.encoder.unroll(x)[-1]
         return hs, (state[0] if isinstance(state, tuple) else state)
 
     def fuse_cells(self, on: bool = True):
@@ -126,14 +129,14 @@ class Seq2Seq(_Recurrent):
 
     def forward(self, src, tgt_in):
         """src (N, S), tgt_in (N, T) ids -> logits (N, T, V)."""
-        _, h = self._encode(src)
+        _, h = self._encode(src, states=False)
         logits, _ = self._decode(_ids(tgt_in, "Seq2Seq.forward: tgt_in"), h, self._decoder_state(h))
         return logits
 
     def generate(self, src, start_id, length):
         """Greedy decoding from `start_id`: src (N, S) -> ids (N, length)."""
         with autograd.no_grad():
-            _, h = self._encode(src)
+            _, h = self._encode(src, states=False)
             state = [self._decoder_state(h)]
 
             def step(tok):
