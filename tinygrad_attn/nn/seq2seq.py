@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import autograd, creation
+from ..ops.movement import broadcast_to
 from ..tensor import Tensor
 from .attention import Attention
 from .layers import Embedding, LayerNorm, Linear
@@ -38,7 +39,7 @@ def _ids(a, what: str) -> np.ndarray:
 
 def _repeat_time(h: Tensor, T: int) -> Tensor:
     """(N, H) -> (N, T, H): the same vector at every step (backward sums over T)."""
-    return h.reshape(h.shape[0], 1, h.shape[1]) + creation.zeros(1, T, 1, dtype=h.dtype)
+    return broadcast_to(h.reshape(h.shape[0], 1, h.shape[1]), (h.shape[0], T, h.shape[1]))  # a view, no copy
 
 
 def _greedy(step, start_id: int, N: int, length: int):
