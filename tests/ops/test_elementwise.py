@@ -160,3 +160,14 @@ def test_pow_with_zero_base_has_finite_exponent_gradient():
     (a**b).sum().backward()
     np.testing.assert_allclose(b.grad.data, [0.0, 8 * np.log(2)])
     np.testing.assert_allclose(a.grad.data, [0.0, 12.0])
+
+
+@given(data=st.data())
+def test_a_tensor_times_itself_gets_both_products(data):
+    """x * x hands g x to the same input twice (the rule computes it once): 2 g x in total."""
+    x = data.draw(tst.arrays(), label="x")
+    assert gradcheck(lambda x: x * x, x)
+    assert vjp_check(lambda x: x * x, x, order=2)
+    t = Tensor(x, requires_grad=True)
+    (t * t).sum().backward()
+    np.testing.assert_array_equal(t.grad.data, x + x)

@@ -91,6 +91,9 @@ class Mul(Function):
     def backward(self, g, ins, out):
         a, b = ins
         need_a, need_b = self.needs_input_grad
+        if self.inputs[0] is self.inputs[1]:  # x * x: both products are g * x, so compute it once
+            ga = g * b if need_a else None
+            return ga, ga
         return (g * b if need_a else None), (g * a if need_b else None)
 
 
