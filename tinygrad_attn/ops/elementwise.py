@@ -110,7 +110,10 @@ class Div(Function):
 
     def backward(self, g, ins, out):
         ga = g / ins[1]
-        return ga, (-ga * out if self.needs_input_grad[1] else None)
+        if not self.needs_input_grad[1]:
+            return ga, None
+        # a broadcast b (x / std) gets its sum first: negate the small array, not the product
+        return ga, -sum_to(ga * out, ins[1].shape)
 
 
 class Pow(Function):
