@@ -170,3 +170,17 @@ def test_fused_step_backward_rule_gives_what_the_sweep_hands_on():
     assert len(rule) == 4
     for r, t in zip(rule, ts):
         np.testing.assert_allclose(r, t.grad.data, rtol=1e-12, atol=1e-14)
+
+
+def test_fused_step_with_a_constant_state_still_gives_the_other_gradients():
+    a, c, h_prev, W_h = _draw_step(3, 2, 2, 11)
+    results = []
+    for fused in (True, False):
+        ta_a, ta_c, ta_W = (Tensor(v, requires_grad=True) for v in (a, c, W_h))
+        ta_h = Tensor(h_prev)  # no gradient wanted: the fast path skips its GEMM
+        out = LSTMCell.apply(ta_a, ta_c, ta_h, ta_W) if fused else _op_level(ta_a + ta_h @ ta_W, ta_c)
+        out.sum().backward()
+        assert ta_h.grad is None
+        results.append([t.grad.data for t in (ta_a, ta_c, ta_W)])
+    for g_fused, g_op in zip(*results):
+        np.testing.assert_allclose(g_fused, g_op, rtol=1e-12, atol=1e-14)

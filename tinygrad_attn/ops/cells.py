@@ -53,7 +53,8 @@ class LSTMCell(Function):
         da, dc_prev = self._backward_arrays(g, ins)
         acc.add(self, 0, da)
         acc.add(self, 1, dc_prev)
-        acc.add(self, 2, da @ ins[3].T)
+        if self.inputs[2].requires_grad:  # an initial state given as a constant takes no GEMM
+            acc.add(self, 2, da @ ins[3].T)
         acc.defer(self, 3, ins[2], da)  # W_h: h_{t-1}^T da of every step summed by one GEMM at the end
 
     def backward(self, g, ins, out):
