@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_attn as ta
 from tinygrad_attn import Tensor
-from tinygrad_attn.numeric import add_at, fast_sum, weight_grad
+from tinygrad_attn.numeric import add_at, fast_sum, shift_max, weight_grad
 
 
 def _pairs(rows, n_pairs, k=5, n=3, seed=0):
@@ -31,6 +33,36 @@ def test_fast_sum_sums_leading_and_trailing_axes_into_a_fresh_array(axes, dtype)
         assert out.dtype == dtype and out.flags.writeable
         out[...] = 0  # writing into one result changes no later one
     np.testing.assert_allclose(fast_sum(x, axes), x.sum(axis=axes), rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(1, 300),
+    length=st.integers(1, 40),
+    lead=st.sampled_from([(), (2,), (3, 2)]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    specials=st.lists(st.sampled_from([0.0, -0.0, np.inf, -np.inf, np.nan]), max_size=4),
+    seed=st.integers(0, 2**16),
+)
+def test_shift_max_equals_numpys_row_max(rows, length, lead, dtype, specials, seed):
+    # the whole-array path runs for last-axis rows of 2..32 in arrays of 4096+ elements
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(lead + (rows, length)) * 30).astype(dtype)
+    flat = x.reshape(-1)
+    for v in specials:
+        flat[rng.integers(flat.size)] = v
+    np.testing.assert_array_equal(shift_max(x, x.ndim - 1), x.max(axis=-1, keepdims=True))
+    if x.ndim > 1:  # any other axis, and a non-contiguous view, take numpy's own reduction
+        np.testing.assert_array_equal(shift_max(x, 0), x.max(axis=0, keepdims=True))
+        v = np.swapaxes(x, -1, -2)
+        np.testing.assert_array_equal(shift_max(v, v.ndim - 1), v.max(axis=-1, keepdims=True))
+
+
+def test_shift_max_takes_the_whole_array_path_for_attention_scores():
+    x = np.random.default_rng(3).standard_normal((8, 4, 32, 32)).astype(np.float32)
+    m = shift_max(x, 3)
+    assert m.base is not None and m.base.size == x.size - 31  # the strided view of the windowed maxima
+    np.testing.assert_array_equal(m, x.max(axis=3, keepdims=True))
 
 
 def test_weight_grad_flattens_batched_rows():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..numeric import shift_max
 from .elementwise import exp
 from .reduce import fast_sum
 
@@ -28,7 +29,7 @@ class Softmax(Function):
 
     def forward(self, x, axis=-1):
         axis = self.saved = _axis("softmax", axis, x.shape)
-        e = x - x.max(axis=axis, keepdims=True)
+        e = x - shift_max(x, axis)
         e = np.exp(e, out=e) if e.dtype.kind == "f" else np.exp(e)  # in place: one buffer, not two
         e /= _sum_keep(e, axis)
         return e
@@ -45,7 +46,7 @@ class LogSoftmax(Function):
 
     def forward(self, x, axis=-1):
         axis = self.saved = _axis("log_softmax", axis, x.shape)
-        z = x - x.max(axis=axis, keepdims=True)
+        z = x - shift_max(x, axis)
         z -= np.log(_sum_keep(np.exp(z), axis))
         return z
 
