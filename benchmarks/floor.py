@@ -275,8 +275,10 @@ def check_same_training(name, floor, ours, np):
             raise SystemExit(f"floor: {name}: weight {k} differs by {err:.2e} after three steps")
 
 
-def time_paired(steps, rounds, min_sample_s=0.02):
-    """Per framework, the per-step time of each round; the order rotates round by round."""
+def time_paired(steps, rounds, min_sample_s=0.05, settle_s=0.05):
+    """Per framework, the per-step time of each round, sampled as run.py samples: the order
+    rotates round by round; before each sample a pause (other frameworks' spinning thread
+    pools park), a collection and one untimed step; a sample lasts at least `min_sample_s`."""
     inner = {}
     for k, step in steps.items():
         t0 = time.perf_counter()
@@ -286,6 +288,9 @@ def time_paired(steps, rounds, min_sample_s=0.02):
     samples = {k: [] for k in names}
     for r in range(rounds):
         for k in names[r % len(names) :] + names[: r % len(names)]:
+            time.sleep(settle_s)
+            gc.collect()
+            steps[k]()
             t0 = time.perf_counter()
             for _ in range(inner[k]):
                 steps[k]()
