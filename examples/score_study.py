@@ -188,7 +188,7 @@ def label(run):
 
 
 def table(runs):
-    """The README's markdown table: one row per score (and variant), seeds pooled."""
+    """The markdown table of docs/results.md: one row per score (and variant), seeds pooled."""
     rows = {}
     for r in runs:
         rows.setdefault(label(r), []).append(r)

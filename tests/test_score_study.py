@@ -90,13 +90,13 @@ def test_summary_and_table(study, tmp_path):
     assert "old" not in text and table in text and text.startswith("a\n") and text.endswith("b\n")
 
 
-def test_the_readme_table_is_the_one_the_study_files_give(study):
-    """The score table in README.md is generated from docs/models/scores/*.json, not typed."""
+def test_the_results_table_is_the_one_the_study_files_give(study):
+    """The score table in docs/results.md is generated from docs/models/scores/*.json, not typed."""
     root = os.path.join(HERE, "..")
     runs = study.load_runs(os.path.join(root, "docs", "models", "scores"))
     assert runs, "no study JSON files in docs/models/scores"
-    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
-        readme = f.read()
-    a, b = readme.find(study.BEGIN), readme.find(study.END)
-    assert 0 <= a < b, "README.md has no score-table markers"
-    assert readme[a + len(study.BEGIN) : b].strip() == study.table(runs).strip()
+    with open(os.path.join(root, "docs", "results.md"), encoding="utf-8") as f:
+        page = f.read()
+    a, b = page.find(study.BEGIN), page.find(study.END)
+    assert 0 <= a < b, "docs/results.md has no score-table markers"
+    assert page[a + len(study.BEGIN) : b].strip() == study.table(runs).strip()
