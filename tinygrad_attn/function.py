@@ -102,6 +102,7 @@ class Function:
 
     # Set for each subclass by __init_subclass__, read by the sweep:
     routes_own_grads = False  # the op defines its own `vjp` (it hands gradients to the accumulator itself)
+    own_op = False  # one of this package's ops (tested never to write into g); users' rules get g read-only
     array_backward = backward  # the rule for ndarrays: `backward_in_place` where the op has one
     # True when forward and backward give the same bits on numpy scalars as on 0-d arrays
     # (+ - * / and ufuncs do): 0-d inputs are then passed as scalars, ~10x cheaper per op
@@ -110,6 +111,7 @@ class Function:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.routes_own_grads = cls.vjp is not Function.vjp
+        cls.own_op = cls.__module__.startswith("tinygrad_attn.ops.")
         cls.array_backward = _array_rule(cls)
 
     def vjp(self, acc, g, ins, out):
