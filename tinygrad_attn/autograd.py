@@ -148,10 +148,11 @@ def _check_node(fn, out):
                 f"{fn.name}: input {i} (shape {t.shape}) was modified in place after the op "
                 f"saved it: saved at version {saved[i] if saved else 0}, now version {t._vc[0]}"
             )
-    if out._vc is not None and out._vc[0]:
+    made_at = getattr(fn, "out_version", 0)  # a view starts at its base's version
+    if out._vc is not None and out._vc[0] != made_at:
         raise RuntimeError(
             f"{fn.name}: its output (shape {out.shape}) was modified in place after the op "
-            f"saved it: saved at version 0, now version {out._vc[0]}"
+            f"saved it: saved at version {made_at}, now version {out._vc[0]}"
         )
 
 
