@@ -132,3 +132,14 @@ def test_empty_words_count_as_empty_at_word_level(tmp_path):
         D.load_pairs(f, split="none", level="word")
     with pytest.raises(ValueError, match="every answer is empty"):
         D.split_pairs([("a b", "_"), ("c", "_ ")], split="none", level="word")
+
+
+def test_a_file_without_spaces_is_padded_with_a_space_added_last_to_the_vocabulary(tmp_path):
+    f = tmp_path / "capitals.txt"
+    f.write_text("France_Paris\nJapan_Tokyo\nPeru_Lima\n")
+    d = D.load_pairs(f, split="none")
+    assert d.vocab.itos[-1] == " " and d.vocab.itos.count(" ") == 1  # after the data's own tokens
+    assert d.x_train.shape == (3, 6) and d.vocab.decode(d.t_train[2]) == "_Lima "
+    same = tmp_path / "same.txt"
+    same.write_text("ab_cd\nba_dc\n")  # nothing to pad: the vocabulary is the data's
+    assert " " not in D.load_pairs(same, split="none").vocab

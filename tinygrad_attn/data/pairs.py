@@ -107,9 +107,17 @@ def check_lengths(pairs, max_len: int, vocab: Vocab, path="") -> None:
 
 
 def to_arrays(pairs, vocab: Vocab | None = None, level: str = "char"):
-    """Pairs of strings -> (questions (N, Tq), answers (N, Ta), vocab); short ones are padded with `vocab.pad`."""
+    """Pairs of strings -> (questions (N, Tq), answers (N, Ta), vocab); short ones are padded with `vocab.pad`.
+
+    A vocabulary built here gets the padding token after the data's own tokens when some text needs
+    padding and the data never uses it (a file without spaces whose lines differ in length).
+    """
     pairs = list(pairs)
-    vocab = vocab if vocab is not None else Vocab.from_pairs(pairs, level=level)
+    if vocab is None:
+        vocab = Vocab.from_pairs(pairs, level=level)
+        for texts in ([q for q, _ in pairs], [a for _, a in pairs]):
+            if len({len(vocab.tokens(s)) for s in texts}) > 1:
+                vocab.add([vocab.pad])
     x = vocab.encode_batch([q for q, _ in pairs])
     t = vocab.encode_batch([a for _, a in pairs])
     return x, t, vocab
