@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
-from ..numeric import fast_sum
+from ..arrays import fast_sum
+from ..function import Function
 from .elementwise import exp
 from .movement import broadcast_to
 
