@@ -17,7 +17,7 @@ from tinygrad_attn import data, nn
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument("--data", default="book:date", help="the data the model was trained on (default book:date)")
     p.add_argument("--weights", required=True, help="an .npz written by `tinygrad-attn train --save`")
     p.add_argument("--hidden", type=int, default=256)

@@ -186,7 +186,7 @@ def seed_plot(out_dir, path):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument(
         "--run", nargs="*", metavar="NAME", help=f"train these runs (all when none given): {', '.join(RUNS)}"
     )

@@ -83,7 +83,7 @@ def book_params(book, H, model):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument("--book", required=True, help="a clone of oreilly-japan/deep-learning-from-scratch-2")
     p.add_argument("--model", choices=list(MODELS), default="peeky", help="the book's model to compare")
     p.add_argument("--epochs", type=int, default=1, help="epochs of 351 steps (default 1)")

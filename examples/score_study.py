@@ -325,7 +325,7 @@ def why(runs, labels, out, plt):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument("--data", default="book:date", help="book:date (default), or a file in the book's format")
     p.add_argument("--out", default=os.path.join("docs", "models", "scores"))
     p.add_argument("--scores", nargs="+", default=list(nn.SCORES), choices=list(nn.SCORES))

@@ -124,3 +124,21 @@ def test_help_says_what_plot_means(capsys, command):
     assert code == 0
     text = " ".join(out.split())
     assert "PATH is a picture file when it ends in .png, .svg or .pdf, else a folder (created if missing)" in text
+
+
+def test_every_argument_parser_in_the_package_and_examples_refuses_abbreviations():
+    """Static: each `ArgumentParser(...)` / `add_parser(...)` call passes allow_abbrev=False."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    missing, seen = [], 0
+    for path in [*root.glob("tinygrad_attn/**/*.py"), *root.glob("examples/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            f = node.func if isinstance(node, ast.Call) else None
+            name = getattr(f, "attr", getattr(f, "id", None))
+            if name in ("ArgumentParser", "add_parser"):
+                seen += 1
+                if not any(k.arg == "allow_abbrev" and getattr(k.value, "value", None) is False for k in node.keywords):
+                    missing.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert seen >= 3 and not missing, missing
