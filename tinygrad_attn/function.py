@@ -68,6 +68,31 @@ def _array_rule(cls):
     return cls.backward
 
 
+def _as_output(fn, data, tensors):
+    """A forward's result as an ndarray; anything but numbers (None, str, objects, complex) raises."""
+    if isinstance(data, Tensor):
+        raise TypeError(f"{fn.name}: forward returned a Tensor; forward works on ndarrays and returns an ndarray")
+    arr = np.asarray(data) if isinstance(data, (np.ndarray, np.generic, int, float, bool, list, tuple)) else None
+    if arr is None or arr.dtype.kind not in "biuf":
+        what = type(data).__name__ if arr is None else f"an array of dtype {arr.dtype}"
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise TypeError(
+            f"{fn.name}: forward returned {what} for inputs of shapes ({shapes}); it must return a real numeric ndarray"
+        )
+    return arr
+
+
+def _share_version(fn, out, data, tensors):
+    """Give a view the version counter of the input it views, so an in-place write through either is seen."""
+    for t in tensors:
+        if np.may_share_memory(data, t.data):
+            if t._vc is None:
+                t._vc = [0]
+            out._vc = t._vc
+            fn.out_version = t._vc[0]
+            return
+
+
 class Function:
     """One op: `forward` on numpy arrays, `backward` on arrays or Tensors.
 
@@ -80,7 +105,7 @@ class Function:
     input's shape or summable to it by broadcasting.
     """
 
-    __slots__ = ("inputs", "params", "saved", "versions", "scope", "site", "freed", "seq")
+    __slots__ = ("inputs", "params", "saved", "versions", "scope", "site", "freed", "seq", "out_version")
 
     @property
     def name(self) -> str:
@@ -102,6 +127,7 @@ class Function:
 
     # Set for each subclass by __init_subclass__, read by the sweep:
     routes_own_grads = False  # the op defines its own `vjp` (it hands gradients to the accumulator itself)
+    own_op = False  # one of this package's ops (tested never to write into g); users' rules get g read-only
     array_backward = backward  # the rule for ndarrays: `backward_in_place` where the op has one
     # True when forward and backward give the same bits on numpy scalars as on 0-d arrays
     # (+ - * / and ufuncs do): 0-d inputs are then passed as scalars, ~10x cheaper per op
@@ -110,6 +136,7 @@ class Function:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.routes_own_grads = cls.vjp is not Function.vjp
+        cls.own_op = cls.__module__.startswith("tinygrad_attn.ops.")
         cls.array_backward = _array_rule(cls)
 
     def vjp(self, acc, g, ins, out):
@@ -143,12 +170,18 @@ class Function:
             requires = any([t.requires_grad for t in tensors])
             versions = _versions(tensors)
         if type(data) is not np.ndarray:
-            data = np.asarray(data)
+            data = _as_output(fn, data, tensors)
         mode = _mode()
         out = object.__new__(Tensor)  # tensor.new_tensor, inlined: this runs for every op
         out.data = data
         out._grad = out._vc = out._hooks = out.name = None
         out._retain = False
+        if data.base is not None:  # a view (reshape, slice, .T): writes through it change its base
+            _share_version(fn, out, data, tensors)
+        if data.dtype.kind != "f":
+            if data.dtype.kind not in "biu":
+                _as_output(fn, data, tensors)  # raises, naming the dtype
+            requires = False  # integer outputs (argmax-like) carry no gradient
         if requires and mode.grad:
             out.requires_grad = True
             out._ctx = fn

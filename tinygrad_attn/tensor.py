@@ -14,10 +14,10 @@ DEFAULT_DTYPE = np.float32
 def _convert(data, dtype):
     """Turn user data into an ndarray: Python floats become float32, arrays keep their dtype."""
     if isinstance(data, np.ndarray):
-        arr = data if dtype is None else data.astype(dtype, copy=False)
+        arr = np.array(data, dtype=dtype)  # a copy: the Tensor never shares the caller's buffer
     else:
         try:
-            arr = np.asarray(data, dtype=dtype)
+            arr = np.array(data, dtype=dtype)
         except (ValueError, TypeError) as e:
             raise TypeError(f"Tensor: cannot make numeric data from {type(data).__name__}: {e}") from None
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.generic):
@@ -28,7 +28,12 @@ def _convert(data, dtype):
 
 
 class Tensor:
-    """An n-d array that records the ops applied to it, for reverse-mode autodiff."""
+    """An n-d array that records the ops applied to it, for reverse-mode autodiff.
+
+    `Tensor(data)` copies `data` (an ndarray, a list, a number or another Tensor), as
+    `torch.tensor` does: changing the array afterwards never changes the Tensor. `t.detach()`
+    and views (`t.reshape`, `t[0:2]`, `t.T`) share `t`'s data and its version counter.
+    """
 
     __slots__ = ("data", "_grad", "requires_grad", "_ctx", "name", "_vc", "_hooks", "_retain", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
@@ -172,6 +177,11 @@ class Tensor:
                     "is not recorded; write t = t op x instead"
                 )
         value = other.data if isinstance(other, Tensor) else other
+        if not self.data.flags.writeable:
+            raise ValueError(
+                f"{opname}: this tensor's data (shape {self.shape}) is read-only (a gradient handed to a "
+                "hook, a broadcast view, or a read-only array); compute a new tensor instead"
+            )
         try:
             fn(self.data, value, out=self.data, casting="same_kind")
         except ValueError:

@@ -123,6 +123,11 @@ class Pow(Function):
         try:
             return a**b
         except ValueError:
+            if np.asarray(a).dtype.kind in "iu" and np.asarray(b).dtype.kind in "iu" and np.any(np.asarray(b) < 0):
+                raise ValueError(
+                    f"pow: an integer tensor (dtype {np.asarray(a).dtype}, shape {np.shape(a)}) to a negative "
+                    "integer power; make the base a float tensor (Tensor(data, dtype=np.float32))"
+                ) from None
             raise _broadcast_error("pow", a, b) from None
 
     def backward(self, g, ins, out):
