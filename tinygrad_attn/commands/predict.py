@@ -1,8 +1,9 @@
 """Ask a trained model: print its answer to QUESTION (and, with --plot, draw where it looked).
 
 Examples:
-  tinygrad-attn train --data ../shared/data/date.txt --model attention --reverse --epochs 1 --save date.npz
+  tinygrad-attn train --data book:date --model attention --reverse --epochs 1 --save date.npz
   tinygrad-attn predict --checkpoint date.npz "september 27, 1994" --plot attention.png
+  tinygrad-attn predict --checkpoint date.npz "2/10/93" --plot maps/      # maps/attention.png
 
 The checkpoint (written by `train --save`) carries the vocabulary, the model settings and the
 data layout: the question is padded to the trained width (and reversed if the model was trained
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+from . import plot_path
 
 PROG = "tinygrad-attn predict"
 
@@ -31,8 +34,20 @@ def add_arguments(p):
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.error = _one_line_error
     p.add_argument("--checkpoint", metavar="FILE", required=True, help="a checkpoint written by `train --save`")
-    p.add_argument("question", help="the question, written as in the training data (quote it)")
-    p.add_argument("--plot", metavar="FILE", help="write the attention map for this question (attention models)")
+    p.add_argument("question", type=_question, help="the question, written as in the training data (quote it)")
+    p.add_argument(
+        "--plot",
+        metavar="PATH",
+        help="draw the attention map of this question (attention models) into PATH (a folder: PATH/attention.png); "
+        + plot_path.RULE,
+    )
+
+
+def _question(text):
+    """argparse type of QUESTION: any text but an empty (or all-space) one."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError('the question is empty; write one in quotes, e.g. "12+34"')
+    return text
 
 
 def encode_question(question, vocab, width, reverse):
@@ -57,7 +72,7 @@ def predict(args) -> int:
 
     if args.plot is not None:
         try:
-            check_output_path("--plot", args.plot)
+            check_output_path("--plot", args.plot, is_dir=not plot_path.is_picture_file(args.plot))
         except TrainUsageError as e:
             raise UsageError(str(e)) from None
     try:
@@ -90,8 +105,10 @@ def _plot(args, weights, keys, queries, answer):
         return "\u2423" if tok == " " else tok  # a visible space: padding is a token the model attends to
 
     title = f"{args.question!r} -> {answer!r}"
-    plots.attention_heatmap(weights, [label(t) for t in queries], [label(t) for t in keys], args.plot, title=title)
-    print(f"wrote {args.plot}")
+    plot_path.make_room(args.plot)
+    path = plot_path.picture(args.plot, "attention", main=True)
+    plots.attention_heatmap(weights, [label(t) for t in queries], [label(t) for t in keys], path, title=title)
+    print(f"wrote {path}")
 
 
 def run(args) -> int:
