@@ -45,6 +45,11 @@ def encode_question(question, vocab, width, reverse):
     if unknown:
         shown = "".join(vocab.itos) if vocab.level == "char" else " ".join(vocab.itos[:40])
         raise UsageError(f"{unit} {unknown} of the question are not in the model's vocabulary ({shown!r})")
+    if len(tokens) < width and vocab.pad not in vocab:  # trained on lines of one length: no padding was needed
+        raise UsageError(
+            f"the question has {len(tokens)} {unit}; this model was trained on exactly {width} "
+            f"(its vocabulary has no padding token {vocab.pad!r})"
+        )
     x = vocab.encode_batch([question], width=width)
     return x[:, ::-1].copy() if reverse else x
 
