@@ -84,6 +84,11 @@ def predict(args) -> int:
     return 0
 
 
+def plain_text(text):
+    """`text` as matplotlib draws it literally: every `$` escaped, so no `$...$` becomes mathtext (or a parse error)."""
+    return text.replace("$", r"\$")
+
+
 def _plot(args, weights, keys, queries, answer):
     """The attention map of this one question through viz.plots (imported only when asked for)."""
     try:
@@ -92,9 +97,9 @@ def _plot(args, weights, keys, queries, answer):
         raise UsageError(f"--plot: viz.plots is not available ({e})") from None
 
     def label(tok):
-        return "\u2423" if tok == " " else tok  # a visible space: padding is a token the model attends to
+        return "\u2423" if tok == " " else plain_text(tok)  # a visible space: padding is a token the model attends to
 
-    title = f"{args.question!r} -> {answer!r}"
+    title = plain_text(f"{args.question!r} -> {answer!r}")
     plots.attention_heatmap(weights, [label(t) for t in queries], [label(t) for t in keys], args.plot, title=title)
     print(f"wrote {args.plot}")
 
