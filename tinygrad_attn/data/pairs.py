@@ -84,6 +84,18 @@ def check_lengths(pairs, max_len: int, vocab: Vocab, path="") -> None:
                 )
 
 
+def check_not_empty(pairs, vocab: Vocab, path="") -> None:
+    """Raise ValueError naming `path` when every question, or every answer after its start token, has no token.
+
+    Such a file would give (N, 0) arrays, and the model would fail far from the cause.
+    """
+    unit = "characters" if vocab.level == "char" else "words"
+    if not any(vocab.tokens(q) for q, _ in pairs):
+        raise ValueError(f"{path or 'pairs'}: every question is empty (no {unit} before '{vocab.start}' on any line)")
+    if not any(len(vocab.tokens(a)) > 1 for _, a in pairs):
+        raise ValueError(f"{path or 'pairs'}: every answer is empty (no {unit} after '{vocab.start}' on any line)")
+
+
 def to_arrays(pairs, vocab: Vocab | None = None, level: str = "char"):
     """Pairs of strings -> (questions (N, Tq), answers (N, Ta), vocab); short ones are padded with `vocab.pad`."""
     pairs = list(pairs)
@@ -129,6 +141,7 @@ def load_pairs(
     """
     name = os.path.splitext(os.path.basename(os.fspath(path)))[0]
     pairs = read_pairs(path)
+    check_not_empty(pairs, Vocab(level=level), os.fspath(path))
     if max_len is not None:
         check_lengths(pairs, max_len, Vocab(level=level), os.fspath(path))
     return split_pairs(pairs, split=split, test_fraction=test_fraction, seed=seed, name=name, level=level)
@@ -141,6 +154,7 @@ __all__ = [
     "read_pairs",
     "book_permutation",
     "check_lengths",
+    "check_not_empty",
     "to_arrays",
     "split_pairs",
     "load_pairs",
