@@ -60,6 +60,11 @@ def encode_question(question, vocab, width, reverse):
     if unknown:
         shown = "".join(vocab.itos) if vocab.level == "char" else " ".join(vocab.itos[:40])
         raise UsageError(f"{unit} {unknown} of the question are not in the model's vocabulary ({shown!r})")
+    if len(tokens) < width and vocab.pad not in vocab:  # trained on lines of one length: no padding was needed
+        raise UsageError(
+            f"the question has {len(tokens)} {unit}; this model was trained on exactly {width} "
+            f"(its vocabulary has no padding token {vocab.pad!r})"
+        )
     x = vocab.encode_batch([question], width=width)
     return x[:, ::-1].copy() if reverse else x
 
@@ -94,6 +99,11 @@ def predict(args) -> int:
     return 0
 
 
+def plain_text(text):
+    """`text` as matplotlib draws it literally: every `$` escaped, so no `$...$` becomes mathtext (or a parse error)."""
+    return text.replace("$", r"\$")
+
+
 def _plot(args, weights, keys, queries, answer):
     """The attention map of this one question through viz.plots (imported only when asked for)."""
     try:
@@ -102,9 +112,9 @@ def _plot(args, weights, keys, queries, answer):
         raise UsageError(f"--plot: viz.plots is not available ({e})") from None
 
     def label(tok):
-        return "\u2423" if tok == " " else tok  # a visible space: padding is a token the model attends to
+        return "\u2423" if tok == " " else plain_text(tok)  # a visible space: padding is a token the model attends to
 
-    title = f"{args.question!r} -> {answer!r}"
+    title = plain_text(f"{args.question!r} -> {answer!r}")
     plot_path.make_room(args.plot)
     path = plot_path.picture(args.plot, "attention", main=True)
     plots.attention_heatmap(weights, [label(t) for t in queries], [label(t) for t in keys], path, title=title)
