@@ -14,6 +14,8 @@ import numpy as np
 from tinygrad_attn.record import Record, record_backward
 from tinygrad_attn.tensor import Tensor
 
+from .walk import walk
+
 ELEMENTWISE_MODULE = "tinygrad_attn.ops.elementwise"
 
 
@@ -171,8 +173,6 @@ def roots_of(rec: Record) -> list:
 
 def record_of(loss, who: str = "draw") -> Record:
     """Record one `loss.backward(retain_graph=True)`, then put every `.grad` in its graph back as it was."""
-    from .model import walk
-
     if loss.op is None:
         raise ValueError(f"{who}: the tensor has no graph (a leaf, or made without grad); pass a computation's output")
     if loss.data.size != 1:
