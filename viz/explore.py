@@ -61,6 +61,7 @@ def explore(
     max_nodes: int | None = 400,
     max_values: int = 256,
     constants: bool = True,
+    open_calls: bool = False,
 ) -> Explorer:
     """The explorer page for a scalar `loss` (Tensor with its graph) or a `ta.record_backward()` record.
 
@@ -71,12 +72,15 @@ def explore(
     Composite calls (F.cross_entropy, modules) start closed; max_nodes: above this many boxes, the
     open scopes start closed too, deepest first (None: never). max_values: at most this many
     numbers of any array go into the page (statistics cover all). constants: draw the leaves that
-    need no gradient.
+    need no gradient. open_calls: every call and scope starts open (the whole graph, op by op).
     """
     rec, root = _record_and_root(tensor_or_record)
     drawing = explore_model.build(root, constants=constants, max_nodes=max_nodes)
     if title:
         drawing.heading = title
+    if open_calls:
+        for g in drawing.groups:
+            g.open = True
     data = page_data(rec, drawing, max_values=max_values)
     return Explorer(page(data), rec, drawing, data)
 

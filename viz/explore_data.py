@@ -46,6 +46,8 @@ def _page_data(rec, d, max_values):
         return rindex[cls]
 
     tensors = [_tensor(n, d, rule, max_values) for n in d.nodes]
+    if not tensors[d.root]["named"]:
+        tensors[d.root]["name"] = "L"  # the loss, as the lecture writes dL/d...
     running = _running(steps, arrivals, scale, cap_c)
     out_steps = [_step(s, node_of, rule, arrivals, running, cap_c, max_values) for s in steps]
     events = _events(steps, node_of, arrivals, running, scale)

@@ -60,14 +60,14 @@ def norm(a) -> float:
     flat = np.asarray(a, dtype=np.float64).reshape(-1)
     if flat.size == 0:
         return 0.0
-    square = float(np.dot(flat, flat))
+    square = float(np.add.reduce(flat * flat))
     if 1e-300 < square < math.inf:  # nothing underflowed or overflowed
         return math.sqrt(square)
     top = float(np.max(np.abs(flat)))
     if top == 0.0 or not math.isfinite(top):
         return top
     scaled = flat / top
-    return top * math.sqrt(float(np.dot(scaled, scaled)))
+    return top * math.sqrt(float(np.add.reduce(scaled * scaled)))
 
 
 def fill_for(a, scale) -> tuple[str, str, float]:

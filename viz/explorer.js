@@ -317,12 +317,14 @@ $("zin").onclick = () => zoomCentre(1.4);
 $("zout").onclick = () => zoomCentre(1 / 1.4);
 
 // ---- the minimap: every box, and the part of the graph in view ---------------------------------------
-const mini = $("minimap"), mctx = mini.getContext("2d");
+const mini = $("minimap"), mctx = mini.getContext("2d", { willReadFrequently: true });
 let miniScale = 1, miniBase = null;
 function drawMinimapBase() {
   const big = worldW * view.s > box.clientWidth * 1.05 || worldH * view.s > box.clientHeight * 1.05 || worldW > box.clientWidth;
   mini.hidden = !big;
   if (!big) return;
+  const h = Math.round(Math.max(40, Math.min(150, 8 + (212 * worldH) / Math.max(1, worldW))));
+  if (mini.height !== h) { mini.height = h; miniBase = null; }
   miniScale = Math.min((mini.width - 8) / Math.max(1, worldW), (mini.height - 8) / Math.max(1, worldH));
   mctx.clearRect(0, 0, mini.width, mini.height);
   mctx.fillStyle = "#fafafa"; mctx.fillRect(0, 0, mini.width, mini.height);

@@ -30,7 +30,7 @@ def norm(a) -> float:
     if flat.size <= 1:
         return abs(float(flat[0])) if flat.size else 0.0
     with np.errstate(over="ignore", under="ignore"):
-        square = float(np.dot(flat, flat))
+        square = float(np.add.reduce(flat * flat))
     if 1e-200 < square < float("inf"):  # the usual case: one pass, no copy
         return float(np.sqrt(square))
     flat = flat.astype(np.float64)
@@ -38,7 +38,7 @@ def norm(a) -> float:
     if top == 0.0 or not np.isfinite(top):
         return top if not np.isnan(flat).any() else float("nan")
     flat = flat / top
-    return top * float(np.sqrt(np.dot(flat, flat)))
+    return top * float(np.sqrt(np.add.reduce(flat * flat)))
 
 
 def is_elementwise(fn) -> bool:
