@@ -196,7 +196,7 @@ def _groups(d, events, steps, node_of, cap) -> list:
                     r["ins"][pi] = c if pi not in r["ins"] else r["ins"][pi] + c
     out = []
     for g in d.groups:
-        main = max(g.outputs, key=lambda i: (d.nodes[i].tensor.op.seq if d.nodes[i].tensor.op else -1), default=None)
+        main = max(g.outputs, key=lambda i: d.nodes[i].tensor.op.seq if d.nodes[i].tensor.op else -1, default=None)
         out.append(
             {
                 "id": PREFIX + g.id,

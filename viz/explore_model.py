@@ -286,7 +286,7 @@ def _fit(d: Drawing, max_nodes: int):
 
 
 def _heading(d: Drawing) -> str:
-    """"backprop through" the outermost call that made the root (the loss the user wrote), else the root's name."""
+    """ "backprop through" the outermost call that made the root (the loss the user wrote), else the root's name."""
     groups = [d.groups[g] for g in d.ancestors(d.root)]
     calls = [g for g in groups if g.kind == "call"]
     if calls:

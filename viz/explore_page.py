@@ -27,7 +27,7 @@ def page_json(data: dict) -> str:
 def page(data: dict) -> str:
     """The whole page for the data of `viz.explore_data.page_data`."""
     t = html.escape(data["title"])
-    script = "(function () {\n\"use strict\";\n" + "\n".join(asset(n) for n in SCRIPTS) + "\n})();"
+    script = '(function () {\n"use strict";\n' + "\n".join(asset(n) for n in SCRIPTS) + "\n})();"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
