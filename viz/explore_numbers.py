@@ -132,7 +132,8 @@ def local(fn, g, c, cap):
         return (
             kind,
             None,
-            "the incoming gradient is 0 at every element: nothing flows back through this op, and 0 / 0 tells no derivative",
+            "the incoming gradient is 0 at every element: nothing flows back through this op, "
+            "and 0 / 0 tells no derivative",
         )
     d = np.where(seen, c / np.where(seen, g, 1.0), 0.0)
     out = summary(d[seen], cap)  # statistics over the elements where the derivative can be read

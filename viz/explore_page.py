@@ -42,8 +42,10 @@ def page(data: dict) -> str:
 <span id="pos"></span>
 <button id="zin" title="zoom in">+</button><button id="zout" title="zoom out">&minus;</button>
 <button id="fit" title="the whole graph, as small as text stays readable">fit</button>
-<button id="openall" title="open every call">open all</button><button id="closeall" title="close every call">close all</button>
-<span class="hint">arrow keys step &middot; click a call to open it, its title bar to close it &middot; drag pans</span></header>
+<button id="openall" title="open every call">open all</button>
+<button id="closeall" title="close every call">close all</button>
+<span class="hint">arrow keys step &middot; click a call to open it, its title bar to close it
+&middot; drag pans</span></header>
 <main><div id="graph"><svg id="canvas" xmlns="http://www.w3.org/2000/svg"><g id="world"></g></svg>
 <canvas id="minimap" width="220" height="150" hidden></canvas></div>
 <aside><div id="explain"></div><div id="strip"></div><div id="attention"></div>

@@ -1,4 +1,4 @@
-"""Time steps and attention weights in a backward record: the explorer's strip of ||dL/dh_t|| and its attention panel."""
+"""Time steps and attention weights in a backward record: the explorer's strip of ||dL/dh_t||, its attention panel."""
 
 from __future__ import annotations
 

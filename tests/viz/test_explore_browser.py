@@ -120,8 +120,11 @@ def floats(text):
 
 def matrices(browser):
     """The matrices written out in #explain, as arrays."""
-    rows = js(browser, "return Array.from(document.querySelectorAll('#explain table.mat'))"
-                       ".map(t => Array.from(t.rows).map(r => Array.from(r.cells).map(c => c.textContent)))")  # fmt: skip
+    code = (
+        "return Array.from(document.querySelectorAll('#explain table.mat'))"
+        ".map(t => Array.from(t.rows).map(r => Array.from(r.cells).map(c => c.textContent)))"
+    )
+    rows = js(browser, code)
     return [np.array([[float(v.replace("Inf", "inf")) for v in r] for r in m]) for m in rows]
 
 
@@ -482,7 +485,8 @@ def test_no_step_of_a_large_lstm_page_prints_nan(browser, lstm_page):
     texts = js(
         browser,
         """const n = window.tinygradAttn.steps.length, out = [];
-        for (let k = 0; k < n; k++) { window.tinygradAttn.show(k); out.push(document.getElementById('explain').textContent); }
+        for (let k = 0; k < n; k++) {
+          window.tinygradAttn.show(k); out.push(document.getElementById('explain').textContent); }
         return out;""",
     )
     assert len(texts) == len(page.steps) and not [t for t in texts if "NaN" in t]
