@@ -4,14 +4,13 @@ import os
 
 import numpy as np
 import pytest
+from test_explore_browser import browser, errors, js  # noqa: F401 (the browser fixture, one module over)
 
 import tinygrad_attn as ta
 import viz
 from tinygrad_attn import functional as F
 from tinygrad_attn.cli import main
 from tinygrad_attn.commands.checkpoint import load_model
-
-from test_explore_browser import browser, errors, js  # noqa: F401 (the browser fixture, one module over)
 
 SMALL = ["--epochs", "1", "--batch-size", "16", "--hidden", "8", "--wordvec", "4", "--quiet", "--split", "none"]
 
@@ -51,7 +50,7 @@ def test_a_transformer_gives_one_map_per_head_and_layer():
     assert names == [f"{p} head {h}" for p in ("encoder.0.self_attn", "decoder.0.self_attn", "decoder.0.cross_attn")
                      for h in (1, 2)]  # fmt: skip
     recorded = record_grads(model, src, tgt)
-    for k, (name, w, g) in enumerate(recorded):
+    for k, (_, w, g) in enumerate(recorded):
         for h in range(2):
             a = page.attention[2 * k + h]
             np.testing.assert_allclose(a["weights"], w[h], rtol=1e-5)
