@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 from . import creation
-from .autograd import _SEQ as _CREATION  # the creation numbers of nodes (fn.seq)
+from .function import _SEQ as _CREATION  # the creation numbers of nodes (fn.seq)
 from .mode import Call, note_call
 from .mode import current as _mode
 from .tensor import Tensor
