@@ -41,6 +41,11 @@ def add_arguments(p):
         help="draw the attention map of this question (attention models) into PATH (a folder: PATH/attention.png); "
         + plot_path.RULE,
     )
+    p.add_argument(
+        "--explore",
+        metavar="PAGE",
+        help="write an HTML page: the attention weights beside dL/d(weights) for the answer given (attention models)",
+    )
 
 
 def _question(text):
@@ -80,12 +85,19 @@ def predict(args) -> int:
             check_output_path("--plot", args.plot, is_dir=not plot_path.is_picture_file(args.plot))
         except TrainUsageError as e:
             raise UsageError(str(e)) from None
+    if args.explore is not None:
+        try:
+            check_output_path("--explore", args.explore)
+        except TrainUsageError as e:
+            raise UsageError(str(e)) from None
     try:
         model, meta = load_model(args.checkpoint)
     except CheckpointError as e:
         raise UsageError(str(e)) from None
     if args.plot is not None and meta["model"] in ("seq2seq", "peeky"):
         raise UsageError(f"--plot: the {meta['model']} model has no attention to draw (train an attention model)")
+    if args.explore is not None and meta["model"] in ("seq2seq", "peeky"):
+        raise UsageError(f"--explore: the {meta['model']} model has no attention to show (train an attention model)")
     vocab = meta["vocab"]
     x = encode_question(args.question, vocab, meta["question_len"], meta["reverse"])
     ids = model.generate(x, vocab.start_id, meta["answer_len"] - 1)
@@ -96,6 +108,8 @@ def predict(args) -> int:
         if meta["reverse"]:  # columns in reading order, not in the order the encoder was fed
             w, keys = w[:, ::-1], keys[::-1]
         _plot(args, w, [vocab.itos[i] for i in keys], [vocab.itos[i] for i in ids[0]], answer)
+    if args.explore is not None:
+        _explore(args, model, x, ids, vocab, meta["reverse"], answer)
     return 0
 
 
@@ -119,6 +133,28 @@ def _plot(args, weights, keys, queries, answer):
     path = plot_path.picture(args.plot, "attention", main=True)
     plots.attention_heatmap(weights, [label(t) for t in queries], [label(t) for t in keys], path, title=title)
     print(f"wrote {path}")
+
+
+def _explore(args, model, x, ids, vocab, reverse, answer):
+    """The attention page of this question and the answer given, through viz.explore_attention."""
+    import numpy as np
+
+    try:
+        from viz import explore_attention
+    except ImportError as e:
+        raise UsageError(f"--explore: viz is not available ({e})") from None
+    tgt = np.concatenate([[[vocab.start_id]], ids], axis=1)
+    page = explore_attention(
+        model,
+        x,
+        tgt,
+        src_tokens=[vocab.itos[i] for i in x[0]],
+        tgt_tokens=[vocab.itos[i] for i in tgt[0]],
+        reverse=reverse,
+        title=f"{args.question!r} -> {answer!r}: attention and dL/d(attention)",
+    )
+    page.save(args.explore)
+    print(f"wrote {args.explore}")
 
 
 def run(args) -> int:
