@@ -24,6 +24,7 @@ from .explore_data import page_data
 from .explore_map import PREFIX
 from .explore_page import page
 from .graph import Graph, draw
+from .sources import as_source
 
 
 class Explorer:
@@ -77,6 +78,7 @@ def explore(
     max_values: at most this many numbers of any array go into the page (statistics cover all).
     rankdir: the drawing's direction ("LR", "TB", ...; default as `viz.draw`).
     """
+    tensor_or_record = as_source(tensor_or_record, "explore")
     if isinstance(tensor_or_record, Record):
         rec = tensor_or_record
         if not rec.steps:
