@@ -105,6 +105,7 @@ class _Builder:
         op.output = packed
         pickers, start = [], 0
         for k, o in enumerate(outs):
+            o.name = o.name or f"{op.name}[{k}]"
             pick = Output(None, k, scope, seq)
             pick.inputs = [packed]
             pick.output = o

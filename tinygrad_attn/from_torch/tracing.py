@@ -70,14 +70,20 @@ class Tracer:
         """The last op has returned through autograd: its outputs with a `grad_fn` tell their node."""
         pending, self.pending = self.pending, []
         for t, scope in pending:
-            node = t.grad_fn
-            if node is None:
-                continue
-            info = node.metadata.get(KEY)
-            if info is None:
-                info = node.metadata[KEY] = {"scope": scope, "values": {}, "module": self.module_ref}
-                self.nodes += 1
-            info["values"].setdefault(t.output_nr, to_numpy(t))
+            self._note(t, scope)
+            if t._base is not None:  # a write into a view changed its base too (CopySlices)
+                self._note(t._base, scope)
+
+    def _note(self, t, scope):
+        node = t.grad_fn
+        if node is None:
+            return
+        info = node.metadata.get(KEY)
+        if info is None:
+            info = node.metadata[KEY] = {"scope": scope, "values": {}, "module": self.module_ref}
+            self.nodes += 1
+        if t.output_nr not in info["values"]:
+            info["values"][t.output_nr] = to_numpy(t)
 
     def enter_module(self, name):
         self.resolve()
