@@ -109,6 +109,8 @@ def test_names_come_from_the_module_or_a_dict_and_intermediates_can_be_named():
     assert rec.tensor_for(h).name == "h" and rec.tensor_for(lin.weight).name == "weight"
     rec = from_torch.record(loss, module=lin, names={lin.weight: "W"})
     assert rec.tensor_for(lin.weight).name == "W"  # a name given wins over the module's
+    with pytest.raises(ValueError, match="not in the loss's graph: x"):
+        from_torch.record(loss, names={x: "x"})  # x needs no gradient: PyTorch's graph has no trace of it
 
 
 class Block(torch.nn.Module):

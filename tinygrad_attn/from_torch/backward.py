@@ -50,8 +50,8 @@ def _shapes(node):
 class _Builder:
     """The stand-ins of one graph, and the hook that turns each node's run into steps."""
 
-    def __init__(self, torch, loss, names: dict, rec: TorchRecord):
-        self.torch, self.rec = torch, rec
+    def __init__(self, loss, names: dict, rec: TorchRecord):
+        self.rec = rec
         self.lock = threading.Lock()
         self.ops = {}  # node -> TorchOp
         self.pickers = {}  # node -> [(Output op, its TorchTensor, flat slice)] of a multi-output node
@@ -213,8 +213,14 @@ def record(loss, module=None, names=None) -> TorchRecord:
     if module is not None:
         given = {id(p): n for n, p in module.named_parameters()} | given
     rec = TorchRecord()
-    built = _Builder(torch, loss, given, rec)
+    built = _Builder(loss, given, rec)
     rec.start(rec.by_key[(loss.grad_fn, loss.output_nr)])
+    missing = [name for key, name in _names(torch, names).items() if _lookup(rec, key) is None]
+    if missing:
+        raise ValueError(
+            f"from_torch.record: names given to tensors that are not in the loss's graph: {', '.join(missing)} "
+            "(PyTorch's graph holds only tensors that need a gradient and lead to the loss)"
+        )
     if not built.leaves:
         raise ValueError("from_torch.record: no tensor in the graph requires grad as a leaf; nothing to record")
     kept = _retained(torch, built.nodes)
@@ -236,6 +242,11 @@ def record(loss, module=None, names=None) -> TorchRecord:
     totals = built.leaf_totals()
     rec.leaves = [Leaf(t, totals[id(t)], 0) for _, t in built.leaves if id(t) in totals]
     return rec
+
+
+def _lookup(rec, key):
+    """The stand-in for a key of `_names` (None if the graph has no such tensor)."""
+    return rec.by_key.get(("leaf", key) if isinstance(key, int) else key)
 
 
 def _names(torch, names) -> dict:
