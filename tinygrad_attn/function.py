@@ -72,7 +72,7 @@ def _as_output(fn, data, tensors):
     """A forward's result as an ndarray; anything but numbers (None, str, objects, complex) raises."""
     if isinstance(data, Tensor):
         raise TypeError(f"{fn.name}: forward returned a Tensor; forward works on ndarrays and returns an ndarray")
-    arr = np.asarray(data) if isinstance(data, (np.generic, int, float, bool, list, tuple)) else None
+    arr = np.asarray(data) if isinstance(data, (np.ndarray, np.generic, int, float, bool, list, tuple)) else None
     if arr is None or arr.dtype.kind not in "biuf":
         what = type(data).__name__ if arr is None else f"an array of dtype {arr.dtype}"
         shapes = ", ".join(str(t.shape) for t in tensors)
