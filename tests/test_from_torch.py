@@ -68,6 +68,38 @@ def test_the_record_is_our_record_in_pytorchs_order_with_its_op_names():
     assert rec.steps[0].grad == 1.0 and rec.steps[0].tensor.name == "loss"
 
 
+def test_each_step_gets_pytorchs_own_incoming_gradient_bit_for_bit():
+    loss, W, x, hs = tanh_rnn()
+    rec = from_torch.record(loss)
+    seen = {}
+
+    def keep(k):  # PyTorch's own grad_outputs of the node of step k, caught by a hook of our own
+        def hook(grad_inputs, grad_outputs):
+            seen[k] = grad_outputs[0].detach().numpy().copy()
+
+        return hook
+
+    handles = [s.fn.node.register_hook(keep(s.index)) for s in rec.steps]
+    torch.autograd.grad(loss, [W, x], retain_graph=True)
+    for h in handles:
+        h.remove()
+    assert len(seen) == len(rec.steps)
+    for s in rec.steps:
+        assert np.array_equal(s.grad, seen[s.index]), s
+
+
+def test_a_hook_on_a_tensor_shapes_what_is_passed_on_not_what_arrived():
+    x = torch.randn(3, requires_grad=True)
+    h = x.tanh()
+    h.register_hook(lambda g: g * 2)
+    loss = (h * 3).sum()
+    rec = from_torch.record(loss, names={h: "h"})
+    step = next(s for s in rec.steps if s.tensor.name == "h")
+    np.testing.assert_array_equal(step.grad, np.full(3, 3.0, np.float32))  # as ours: before the hook
+    np.testing.assert_allclose(step.contributions[0], 6.0 * (1 - h.detach().numpy() ** 2), rtol=1e-6)
+    check_sums(rec)
+
+
 def test_contributions_sum_exactly_and_leaves_get_pytorchs_gradients():
     loss, W, x, hs = tanh_rnn()
     rec = from_torch.record(loss)

@@ -2,9 +2,11 @@
 
 Before the run, one walk over `loss.grad_fn` makes the stand-ins (`TorchOp` per node,
 `TorchTensor` per output and leaf). Each node's hook (`node.register_hook(fn(grad_inputs,
-grad_outputs))`) runs in PyTorch's own order and appends a step: the gradient that arrived at the
-node (`grad_outputs`) and the contribution to each input (`grad_inputs`), copied at once (PyTorch
-may add later gradients into the same buffer in place). The run is
+grad_outputs))`) runs in PyTorch's own order and appends a step: the contribution to each input
+(`grad_inputs`, copied at once: PyTorch may add later gradients into the same buffer in place) and
+the gradient that arrived at the node, the sum of the contributions that reached it in PyTorch's
+order -- PyTorch's own sum bit for bit, and, as in our record, what arrived before any hook on the
+tensor (the post-hook's `grad_outputs` are after them). The run is
 `torch.autograd.grad(loss, leaves, retain_graph=True)`: no leaf's `.grad` changes, and the loss
 can still be trained on. A node that made several outputs (an LSTM layer, `chunk`) gets one
 `Output` picker per output in front of it, its outputs packed side by side, so every
@@ -57,6 +59,8 @@ class _Builder:
         self.pickers = {}  # node -> [(Output op, its TorchTensor, flat slice)] of a multi-output node
         self.slots = {}  # node -> positions in next_functions of the inputs it passes gradients to
         self.leaves = []  # (PyTorch leaf tensor, its stand-in)
+        self.leaf_ids = set()  # id of each leaf's stand-in
+        self.arrived = {}  # id(stand-in) -> the contributions that reached it so far, summed in order
         self.nodes = _nodes(loss.grad_fn)
         module = None
         for node in self.nodes:
@@ -124,6 +128,7 @@ class _Builder:
             t = self.rec.by_key[key] = TorchTensor(to_numpy(var), None, name)
             self.rec.torch_leaves[id(var)] = var
             self.leaves.append((var, t))
+            self.leaf_ids.add(id(t))
         return t
 
     def _link(self, node):
@@ -146,37 +151,35 @@ class _Builder:
 
         return on_run
 
-    def _add(self, fn, tensor, grad, contributions):
+    def _add(self, fn, tensor, seed, contributions):
+        """Append the step of `fn`: the gradient that arrived at `tensor` (`seed` if none did: the loss)."""
+        grad = self.arrived.pop(id(tensor), seed)
         step = Step(len(self.rec.steps), 0, fn, tensor, grad)
         step.contributions = contributions
         self.rec.steps.append(step)
+        for p, c in zip(fn.inputs, contributions):
+            if c is not None:
+                got = self.arrived.get(id(p))
+                self.arrived[id(p)] = c if got is None else got + c  # in PyTorch's order: PyTorch's own sum
 
     def _steps(self, node, ins, outs):
         op = self.ops[node]
         if node in self.pickers:
             size = op.output.data.size
             dtype = np.result_type(*[g.dtype for g in outs if g is not None] or [np.float32])
-            packed = np.zeros(size, dtype)
             for (pick, o, where), g in zip(self.pickers[node], outs):
-                if g is None:
-                    continue
-                part = np.zeros(size, dtype)
-                part[where] = g.reshape(-1)
-                packed[where] = g.reshape(-1)
-                self._add(pick, o, g, [part])
-            grad = packed
+                if g is not None:
+                    part = np.zeros(size, dtype)
+                    part[where] = g.reshape(-1)
+                    self._add(pick, o, g, [part])
+            seed = np.zeros(size, dtype)
         else:
-            grad = outs[0] if outs and outs[0] is not None else np.zeros(op.output.shape)
-        self._add(op, op.output, grad, [ins[i] for i in self.slots[node]])
+            seed = outs[0] if outs and outs[0] is not None else np.zeros(op.output.shape)
+        self._add(op, op.output, seed, [ins[i] for i in self.slots[node]])
 
     def leaf_totals(self):
         """Each leaf's gradient: its contributions summed in the order they arrived (PyTorch's sum)."""
-        totals = {}
-        for s in self.rec.steps:
-            for p, c in zip(s.fn.inputs, s.contributions):
-                if c is not None and p.op is None:
-                    totals[id(p)] = c if id(p) not in totals else totals[id(p)] + c
-        return totals
+        return {key: g for key, g in self.arrived.items() if key in self.leaf_ids}
 
 
 def _retained(torch, nodes):
