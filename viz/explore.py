@@ -21,6 +21,7 @@ from tinygrad_attn.record import Record, record_backward
 from . import explore_model, render
 from .explore_data import page_data
 from .explore_page import page
+from .sources import as_source
 
 
 class Explorer:
@@ -74,6 +75,7 @@ def explore(
     numbers of any array go into the page (statistics cover all). constants: draw the leaves that
     need no gradient. open_calls: every call and scope starts open (the whole graph, op by op).
     """
+    tensor_or_record = as_source(tensor_or_record, "explore")
     rec, root = _record_and_root(tensor_or_record)
     drawing = explore_model.build(root, constants=constants, max_nodes=max_nodes)
     if title:
