@@ -1,4 +1,4 @@
-"""examples/score_study.py: the plan (seed 0 of every score first), resuming, the summary, the table in docs/results.md."""
+"""examples/score_study.py: the plan (seed 0 of every score first), resuming, the summary, the results table."""
 
 import importlib.util
 import json
