@@ -12,11 +12,11 @@ from tinygrad_attn.data import load_pairs
 @pytest.mark.parametrize(
     "text,level,needle",
     [
-        ("_1\n_2\n_3\n", "char", "every question is empty (no characters before '_' on any line)"),
+        ("_1\n_2\n_3\n", "char", "every question is empty (nothing before '_' on any line)"),
         ("_\n_\n_\n", "char", "every question is empty"),
-        ("1_\n2_\n3_\n", "char", "every answer is empty (no characters after '_' on any line)"),
-        ("   _Tom\n _Ann\n", "word", "every question is empty (no words before '_' on any line)"),
-        ("who ?_\nwho ?_   \n", "word", "every answer is empty (no words after '_' on any line)"),
+        ("1_\n2_\n3_\n", "char", "every answer is empty (nothing after '_' on any line)"),
+        ("   _Tom\n _Ann\n", "word", "every question is empty (nothing before '_' on any line)"),
+        ("who ?_\nwho ?_   \n", "word", "every answer is empty (nothing after '_' on any line)"),
     ],
 )
 def test_all_empty_questions_or_answers_are_refused_naming_the_file(tmp_path, text, level, needle):
@@ -41,4 +41,4 @@ def test_train_on_an_all_empty_file_gives_one_line(tmp_path, capsys, model):
     code = main(["train", "--data", str(path), "--model", model, "--epochs", "1", "--split", "none", "--quiet"])
     out, err = capsys.readouterr()
     assert code == 2 and len(err.strip().splitlines()) == 1, err
-    assert f"--data {path}: {path}: every question is empty" in err
+    assert f"{path}: every question is empty" in err

@@ -104,7 +104,11 @@ def test_nothing_points_at_a_shared_folder_beside_the_repository():
     hits = []
     for folder, dirs, files in os.walk(ROOT):
         rel = Path(folder).relative_to(ROOT)
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in {"out", "build", "__pycache__"}]
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".") and d not in {"out", "build", "__pycache__"} and not d.endswith(".egg-info")
+        ]
         if rel == Path("."):
             dirs[:] = [d for d in dirs if d not in NOT_SCANNED_YET]
         for f in files:
