@@ -69,9 +69,19 @@ def _lstm_shapes(prefix, V, D, H):
     }
 
 
-def inputs(name):
+def sizes(name, **changes):
+    """The sizes of workload `name`, with `changes` (smaller ones for a quick test, say)."""
+    if name not in SIZES:
+        raise KeyError(f"workloads: no workload {name!r}; they are {', '.join(NAMES)}")
+    unknown = set(changes) - set(SIZES[name])
+    if unknown:
+        raise KeyError(f"workloads: {name} has no size {', '.join(sorted(unknown))}")
+    return {**SIZES[name], **changes}
+
+
+def inputs(name, **changes):
     """(data, weights) of a synthetic workload: two dicts of fresh numpy arrays, the same on every call."""
-    p = SIZES[name]
+    p = sizes(name, **changes)
     if name == "scalar_chain":
         return {}, {"w": np.array(p["w"]), "b": np.array(p["b"])}
     rng = np.random.default_rng(p["seed"])
@@ -237,9 +247,9 @@ def transformer_layer(p, data, weights):
     return _sgd_step(P, p["lr"], loss)
 
 
-def book_model(name, batch):
+def book_model(name, batch, **changes):
     """One Adam step of the book's model on `batch`, as `tinygrad-attn train` takes it (fused cells)."""
-    p = SIZES[name]
+    p = sizes(name, **changes)
     V = int(batch["vocab_size"])
     ta.seed(p["seed"])
     if p["task"] == "addition":
@@ -272,11 +282,11 @@ GRAPHS = {
 }
 
 
-def build(name, book=None, data_dir=None):
-    """The step function of workload `name`; `book` is a `book_batch` dict to use instead of reading one."""
+def build(name, book=None, data_dir=None, **changes):
+    """The step function of workload `name`; `book` is a `book_batch` dict to use instead of reading
+    one; `changes` replace some of its sizes."""
+    p = sizes(name, **changes)
     if name in BOOK:
-        return book_model(name, book if book is not None else book_batch(name, data_dir))
-    if name not in GRAPHS:
-        raise KeyError(f"workloads: no workload {name!r}; they are {', '.join(NAMES)}")
-    data, weights = inputs(name)
-    return GRAPHS[name](SIZES[name], data, weights)
+        return book_model(name, book if book is not None else book_batch(name, data_dir), **changes)
+    data, weights = inputs(name, **changes)
+    return GRAPHS[name](p, data, weights)
