@@ -12,9 +12,10 @@ workload to workload and round to round, with a pause before each sample. A samp
 same number of steps in both, at least 50 ms, after a collection and an untimed step (timing.py).
 
 The rounds are split over --sessions, each with a fresh pair of processes: where a process's
-arrays and objects land in memory moves its speed by a few per cent for its whole life (measured
-here: the same tree against itself, one pair of processes, 0.97-1.04), so one pair alone cannot
-tell 3 % apart.
+arrays and objects land in memory moves its speed by a few per cent for its whole life (the same
+tree against itself, one pair of processes: medians of 0.97 to 1.04 on a busy 2-core machine),
+so one pair alone cannot tell 3 % apart. Each session takes rounds for --budget-s / --sessions
+seconds (from --min-rounds to --max-rounds in all).
 
 Per workload the table gives both medians in ms per step; the median over all rounds of the
 ratio new / old of the round's two samples, with its interquartile range; the range of the
@@ -128,21 +129,22 @@ def old_tree(ref, tmp):
 
 
 def plan(pair, names, args):
-    """(steps per sample, rounds per session): the same steps in both engines, and --rounds or as
-    many rounds as fit in --budget-s, spread over the sessions (at least --min-rounds in all)."""
+    """(steps per sample, the same in both engines; least and most rounds per session)."""
     inner = {n: max(w.report["inner"][n] for w in pair) for n in names}
     if args.rounds:
-        total = args.rounds
-    else:
-        per_round = sum((inner[n] + 1) * w.report["step_s"][n] + args.settle_ms / 1e3 for w in pair for n in names)
-        total = max(args.min_rounds, min(args.max_rounds, int(args.budget_s / max(per_round, 1e-9))))
-    return inner, max(1, math.ceil(total / args.sessions))
+        return inner, math.ceil(args.rounds / args.sessions), math.ceil(args.rounds / args.sessions)
+    return inner, math.ceil(args.min_rounds / args.sessions), math.ceil(args.max_rounds / args.sessions)
 
 
-def run_rounds(pair, names, inner, rounds, first_round, settle_s, progress):
-    """{workload: {"new": {"wall": [s], "cpu": [s]}, "old": ...}} of `rounds` rounds taken in turns."""
+def run_rounds(pair, names, inner, rounds, seconds, first_round, settle_s, progress):
+    """{workload: {"new": {"wall": [s], "cpu": [s]}, "old": ...}}: rounds taken in turns, as many as
+    fit in `seconds` within `rounds` (least, most); round numbers go on from `first_round`."""
     samples = {n: {w.label: {"wall": [], "cpu": []} for w in pair} for n in names}
-    for r in range(first_round, first_round + rounds):
+    least, most = rounds
+    end = time.perf_counter() + seconds
+    for r in range(first_round, first_round + most):
+        if r - first_round >= least and time.perf_counter() > end:
+            break
         for i, name in enumerate(names):
             for w in pair if (r + i) % 2 == 0 else pair[::-1]:
                 time.sleep(settle_s)
@@ -202,9 +204,9 @@ def parse_args(argv):
     ap.add_argument("--workloads", nargs="+", choices=workloads.NAMES, default=list(workloads.NAMES))
     ap.add_argument("--rounds", type=int, help="rounds in all (default: as many as fit in --budget-s)")
     ap.add_argument("--sessions", type=int, default=4, help="fresh pairs of processes the rounds are split over")
-    ap.add_argument("--budget-s", type=float, default=100.0, help="seconds of rounds when --rounds is not given")
-    ap.add_argument("--min-rounds", type=int, default=12)
-    ap.add_argument("--max-rounds", type=int, default=60)
+    ap.add_argument("--budget-s", type=float, default=100.0, help="seconds of rounds in all, unless --rounds is given")
+    ap.add_argument("--min-rounds", type=int, default=12, help="rounds in all even over the budget (default 12)")
+    ap.add_argument("--max-rounds", type=int, default=80, help="rounds in all at most (default 80)")
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads per engine (default 1)")
     ap.add_argument("--clock", choices=("cpu", "wall"), help="default: cpu with one thread, else wall")
     ap.add_argument("--limit", type=float, default=1.03, help="slowest ratio new / old accepted (default 1.03)")
@@ -221,44 +223,60 @@ def parse_args(argv):
     return args
 
 
+def start_pair(session, trees, names, args, book):
+    """[new, old] workers, ready. The one started first alternates; in the first session it is the
+    new tree's, alone, as it writes `book` (the book's batches) for the other to read."""
+    first, second = ("new", "old") if session % 2 == 0 else ("old", "new")
+    pair = [Worker(first, trees[first], names, args, book)]
+    if session == 0:
+        pair[0].ready()
+    pair.append(Worker(second, trees[second], names, args, book))
+    for w in pair:
+        if w.report is None:
+            w.ready()
+    return sorted(pair, key=lambda w: w.label)
+
+
+def runnable(pair, names):
+    """(the workloads that built in both workers, a note for each one left out)."""
+    keep, notes = [], []
+    for n in names:
+        errors = [f"{w.label}: {w.report['error'][n]}" for w in pair if n in w.report["error"]]
+        if errors:
+            notes.append(f"{n} left out ({'; '.join(errors)})")
+        else:
+            keep.append(n)
+    return keep, notes
+
+
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
     tmp = tempfile.mkdtemp(prefix="tinygrad_attn_compare_")
-    pair, sessions, notes, worktree = [], [], [], None
+    pair, sessions, worktree, done = [], [], None, 0
     tty = sys.stderr.isatty()
     try:
         old_path, old_desc = old_tree(args.ref, tmp)
         worktree = old_path if old_path.startswith(tmp) else None
-        book = os.path.join(tmp, "book.npz")  # the first new worker reads the book's data and writes it here
-        trees = {"new": ROOT, "old": old_path}
-        names = list(args.workloads)
+        trees, names = {"new": ROOT, "old": old_path}, list(args.workloads)
         for s in range(args.sessions):
-            order = ("new", "old") if s % 2 == 0 else ("old", "new")
-            pair = [Worker(k, trees[k], names, args, book) for k in order[:1]]
-            if s == 0:
-                pair[0].ready()
-            pair.append(Worker(order[1], trees[order[1]], names, args, book))
-            for w in pair:
-                if w.report is None:
-                    w.ready()
-            pair.sort(key=lambda w: w.label)  # new, old
+            pair = start_pair(s, trees, names, args, os.path.join(tmp, "book.npz"))
             if s == 0:
                 losses = {n: (pair[0].report["loss"].get(n), pair[1].report["loss"].get(n)) for n in names}
-                for n in list(names):
-                    errors = [f"{w.label}: {w.report['error'][n]}" for w in pair if n in w.report["error"]]
-                    if errors:
-                        notes.append(f"{n} left out ({'; '.join(errors)})")
-                        names.remove(n)
+                names, notes = runnable(pair, names)
                 if not names:
                     sys.exit("compare: no workload runs on both trees:\n" + "\n".join(notes))
-                inner, rounds = plan(pair, names, args)
+                inner, least, most = plan(pair, names, args)
 
             def progress(r, s=s):
                 if tty:
-                    print(f"\rcompare: session {s + 1}/{args.sessions}, round {r}", end="", file=sys.stderr)
+                    print(f"\rcompare: session {s + 1}/{args.sessions}, round {r}  ", end="", file=sys.stderr)
 
-            sessions.append(run_rounds(pair, names, inner, rounds, s * rounds, args.settle_ms / 1e3, progress))
+            seconds = args.budget_s / args.sessions
+            sessions.append(
+                run_rounds(pair, names, inner, (least, most), seconds, done, args.settle_ms / 1e3, progress)
+            )
+            done += len(sessions[-1][names[0]]["new"]["cpu"])
             for w in pair:
                 w.close()
         if tty:
@@ -272,7 +290,7 @@ def main(argv=None) -> int:
     rows = {n: summary(sessions, n, args.clock, args.limit) for n in names}
     print(f"new: {describe_tree(ROOT)}\nold: {old_desc}")
     print(
-        f"{args.sessions} sessions of {rounds} paired rounds, {args.threads} BLAS thread(s), {args.clock} time, "
+        f"{len(sessions)} sessions, {done} paired rounds in all, {args.threads} BLAS thread(s), {args.clock} time, "
         f"{timing.machine_load()}, {time.perf_counter() - started:.0f} s in all; limit {args.limit}\n"
     )
     print(table(rows, losses))
