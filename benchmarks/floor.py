@@ -31,15 +31,6 @@ import timing
 WORKLOADS = ("scalar_chain", "rnn_tiny", "rnn_mid", "transformer_layer")
 
 
-def array_helpers():
-    """The engine's array helpers module (`tinygrad_attn.arrays`, formerly `tinygrad_attn.numeric`)."""
-    try:
-        from tinygrad_attn import arrays
-    except ImportError:
-        from tinygrad_attn import numeric as arrays
-    return arrays
-
-
 # ---- the minimal engine: a tape of closures --------------------------------------------------
 class Node:
     """A value, its gradient so far, and the closure that hands the gradient to the inputs."""
@@ -63,7 +54,7 @@ class Tape:
         return n
 
     def backward(self, root, np):
-        weight_grad = array_helpers().weight_grad  # the same sum of a^T g as ours
+        from tinygrad_attn.arrays import weight_grad  # the same sum of a^T g as ours
 
         root.grad = np.ones_like(root.data)
         for n in reversed(self.nodes):
@@ -81,8 +72,7 @@ def acc(p, g):
 
 def make_ops(np, tape):
     """The ops of the bench's graphs, each a forward and a closure for its backward."""
-    arrays = array_helpers()  # the same array helpers ours uses
-    add_at, fast_sum, sum_to = arrays.add_at, arrays.fast_sum, arrays.sum_to
+    from tinygrad_attn.arrays import add_at, fast_sum, sum_to  # the same array helpers ours uses
 
     node = tape.node
 

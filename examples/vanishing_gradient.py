@@ -16,7 +16,8 @@ import numpy as np
 
 import tinygrad_attn as ta
 import viz
-from tinygrad_attn import Tensor, analysis
+from tinygrad_attn import Tensor
+from tinygrad_attn.commands import analysis
 
 
 def main(argv=None):

@@ -66,7 +66,7 @@ def gradient_norms(runs, path, title="How much gradient reaches each hidden stat
 def jacobian_spectra(runs, path, title="Largest singular value of the step Jacobians"):
     """Two panels: sigma_max(dh_t/dh_{t-1}) per step, and sigma_max(dh_T/dh_{t-1}) (the product back to t).
 
-    runs: {label: (per_step (T,), product (T,))} as from `tinygrad_attn.analysis.jacobian_spectra`.
+    runs: {label: (per_step (T,), product (T,))} as from `tinygrad_attn.commands.analysis.jacobian_spectra`.
     """
     fig, (a1, a2) = _figure(11.0, 4.0, ncols=2)
     for label, (per_step, product) in runs.items():

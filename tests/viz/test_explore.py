@@ -8,8 +8,9 @@ import pytest
 
 import tinygrad_attn as ta
 import viz
-from tinygrad_attn import Tensor, analysis
+from tinygrad_attn import Tensor
 from tinygrad_attn import functional as F
+from tinygrad_attn.commands import analysis
 from viz import colors
 from viz.explore import page_json, prepare_svg
 from viz.model import build

@@ -14,8 +14,9 @@ import pytest
 
 import tinygrad_attn as ta
 import viz
-from tinygrad_attn import Tensor, analysis
+from tinygrad_attn import Tensor
 from tinygrad_attn import functional as F
+from tinygrad_attn.commands import analysis
 
 NUMBER = r"(-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|NaN|-?Inf)"
 REQUIRED = os.environ.get("TINYGRAD_ATTN_REQUIRE_BROWSER") == "1"

@@ -32,8 +32,8 @@ def explorer_pages(out):
 
     from viz import RenderError, explore
 
-    from ..analysis import unroll_tanh_rnn
     from ..tensor import Tensor
+    from .analysis import unroll_tanh_rnn
 
     x = Tensor(1.0, requires_grad=True, name="x", dtype=np.float64)
     h = x
