@@ -3,10 +3,11 @@
     python benchmarks/compare.py                  # the work tree against HEAD~1
     python benchmarks/compare.py main --workloads rnn_mid seq2seq
     python benchmarks/compare.py 1a2b3c4 --rounds 40 --threads 2
+    python benchmarks/compare.py 1a2b3c4 --new 5d6e7f8   # two commits
 
-REF is checked out into a temporary git worktree (or REF may be a folder holding another
-checkout). Each engine runs in a process of its own (benchmarks/worker.py: this tree's workloads
-on that tree's tinygrad_attn). Both build every workload and warm up, then take turns: in each
+REF (and --new) is checked out into a temporary git worktree, or may be a folder holding another
+checkout. Each engine runs in a process of its own (benchmarks/worker.py: this tree's workloads on
+that tree's tinygrad_attn). Both build every workload and warm up, then take turns: in each
 round every workload is sampled once by each engine, the one going first alternating from
 workload to workload and round to round, with a pause before each sample. A sample runs the
 same number of steps in both, at least 50 ms, after a collection and an untimed step (timing.py).
@@ -118,13 +119,14 @@ class Worker:
                 self.proc.wait()
 
 
-def old_tree(ref, tmp):
-    """(path, description) of REF: a folder as it is, or a commit checked out under `tmp`."""
+def checkout(ref, path, made):
+    """(folder, description) of `ref`: a folder holding a checkout as it is, or a commit checked out
+    into a temporary git worktree at `path` (appended to `made`, to be removed)."""
     if os.path.isdir(os.path.join(ref, "tinygrad_attn")):
         return os.path.abspath(ref), f"{describe_tree(ref)} (folder {ref})"
     sha = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    path = os.path.join(tmp, "old")
     git("worktree", "add", "--detach", "--quiet", path, sha)
+    made.append(path)
     return path, describe_tree(path)
 
 
@@ -201,6 +203,7 @@ def parse_args(argv):
         allow_abbrev=False,
     )
     ap.add_argument("ref", nargs="?", default="HEAD~1", help="git ref, or a folder with a checkout (default HEAD~1)")
+    ap.add_argument("--new", metavar="REF", help="compare this ref (or folder) instead of the work tree")
     ap.add_argument("--workloads", nargs="+", choices=workloads.NAMES, default=list(workloads.NAMES))
     ap.add_argument("--rounds", type=int, help="rounds in all (default: as many as fit in --budget-s)")
     ap.add_argument("--sessions", type=int, default=4, help="fresh pairs of processes the rounds are split over")
@@ -253,12 +256,14 @@ def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
     tmp = tempfile.mkdtemp(prefix="tinygrad_attn_compare_")
-    pair, sessions, worktree, done = [], [], None, 0
+    pair, sessions, made, done = [], [], [], 0
     tty = sys.stderr.isatty()
     try:
-        old_path, old_desc = old_tree(args.ref, tmp)
-        worktree = old_path if old_path.startswith(tmp) else None
-        trees, names = {"new": ROOT, "old": old_path}, list(args.workloads)
+        old, old_desc = checkout(args.ref, os.path.join(tmp, "old"), made)
+        new, new_desc = (
+            (ROOT, describe_tree(ROOT)) if args.new is None else checkout(args.new, os.path.join(tmp, "new"), made)
+        )
+        trees, names = {"new": new, "old": old}, list(args.workloads)
         for s in range(args.sessions):
             pair = start_pair(s, trees, names, args, os.path.join(tmp, "book.npz"))
             if s == 0:
@@ -284,11 +289,11 @@ def main(argv=None) -> int:
     finally:
         for w in pair:
             w.close()
-        if worktree:
-            subprocess.run(["git", "worktree", "remove", "--force", worktree], cwd=ROOT, capture_output=True)
+        for path in made:
+            subprocess.run(["git", "worktree", "remove", "--force", path], cwd=ROOT, capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
     rows = {n: summary(sessions, n, args.clock, args.limit) for n in names}
-    print(f"new: {describe_tree(ROOT)}\nold: {old_desc}")
+    print(f"new: {new_desc}\nold: {old_desc}")
     print(
         f"{len(sessions)} sessions, {done} paired rounds in all, {args.threads} BLAS thread(s), {args.clock} time, "
         f"{timing.machine_load()}, {time.perf_counter() - started:.0f} s in all; limit {args.limit}\n"
