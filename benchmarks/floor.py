@@ -6,7 +6,8 @@ script asks how much of the gap is ours and how much belongs to every op-level e
 the graphs of workloads.py (the same ops in the same order) on a deliberately minimal engine -- a
 tape of closures, micrograd's design on numpy arrays, with no checks, no version counters, no
 scopes, no hooks and no records, but the same array helpers as ours -- and times it paired round
-by round against tinygrad_attn in one process (timing.py's samples, the order rotating).
+by round against tinygrad_attn in one process (timing.py's samples, the order rotating; process
+CPU time with one thread, wall time with more).
 
 Before timing, every workload is checked: the minimal engine and tinygrad_attn start from the
 same weights and must give the same losses and weights after three steps.
@@ -269,9 +270,10 @@ def check_same_training(name, floor, ours, np):
             raise SystemExit(f"floor: {name}: weight {k} differs by {err:.2e} after three steps")
 
 
-def time_paired(steps, rounds, settle_s=0.05):
-    """Per step function, its seconds per step in each round; the order rotates round by round,
-    and each sample follows a pause (other steps' spinning thread pools park) (timing.py)."""
+def time_paired(steps, rounds, cpu, settle_s=0.05):
+    """Per step function, its seconds per step in each round (process CPU time if `cpu`, else wall
+    time); the order rotates round by round, and each sample follows a pause (other steps'
+    spinning thread pools park) (timing.py)."""
     import time
 
     inner = {k: timing.inner_steps(timing.warm_up(step)) for k, step in steps.items()}
@@ -280,7 +282,7 @@ def time_paired(steps, rounds, settle_s=0.05):
     for r in range(rounds):
         for k in names[r % len(names) :] + names[: r % len(names)]:
             time.sleep(settle_s)
-            samples[k].append(timing.sample(steps[k], inner[k])[0])
+            samples[k].append(timing.sample(steps[k], inner[k])[1 if cpu else 0])
     return samples
 
 
@@ -304,7 +306,8 @@ def main(argv=None):
     import workloads
 
     peers = {k: m for k in args.peers if (m := outside.adapter(k, args.threads)) is not None}
-    print(f"{args.threads} thread(s), {args.rounds} rounds; ratio = median (quartiles) of per-round ratios")
+    clock = "CPU" if args.threads == 1 else "wall"
+    print(f"{args.threads} thread(s), {clock} time, {args.rounds} rounds; ratios: median (quartiles) over rounds")
     for name in args.workloads:
         data, init = workloads.inputs(name)
         ours = workloads.build(name)
@@ -317,7 +320,7 @@ def main(argv=None):
                 steps[k] = step
         gc.collect()
         gc.freeze()  # collections do not walk the other steps' objects
-        samples = time_paired(steps, args.rounds)
+        samples = time_paired(steps, args.rounds, cpu=args.threads == 1)
         gc.unfreeze()
         ms = ", ".join(f"{k} {timing.fmt_ms(timing.quartiles(v)[1])} ms" for k, v in samples.items())
         line = [f"ours/floor {ratio(samples, 'ours', 'floor')}"]
