@@ -25,6 +25,8 @@ from .tensor import Tensor
 
 __all__ = ["Function"]
 
+_FLOAT_SCALARS = {np.float64, np.float32, np.float16}  # what ufuncs give for 0-d results
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _SEQ = itertools.count(1)  # creation order of nodes: a later node never feeds an earlier one
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -82,15 +84,35 @@ def _as_output(fn, data, tensors):
     return arr
 
 
-def _share_version(fn, out, data, tensors):
-    """Give a view the version counter of the input it views, so an in-place write through either is seen."""
+def _viewed_counter(fn, data, tensors):
+    """The version counter of the input a view views (or None): the output shares it, so an
+    in-place write through either is seen."""
     for t in tensors:
         if np.may_share_memory(data, t.data):
             if t._vc is None:
                 t._vc = [0]
-            out._vc = t._vc
             fn.out_version = t._vc[0]
-            return
+            return t._vc
+    return None
+
+
+def _guarded(rule):
+    """A user's array rule, handed `g` read-only: other nodes may hold the same array (Add gives g to both inputs)."""
+
+    def guarded(self, g, ins, out):
+        if type(g) is np.ndarray:
+            g.flags.writeable = False
+        try:
+            return rule(self, g, ins, out)
+        except ValueError as e:
+            if "read-only" not in str(e):
+                raise
+            raise ValueError(
+                f"{self.name}: backward wrote into its incoming gradient g (shape {np.shape(g)}), which other "
+                "nodes may share; return a new array instead (g * 2, not g *= 2)"
+            ) from None
+
+    return guarded
 
 
 class Function:
@@ -105,7 +127,17 @@ class Function:
     input's shape or summable to it by broadcasting.
     """
 
-    __slots__ = ("inputs", "params", "saved", "versions", "scope", "site", "freed", "seq", "out_version")
+    __slots__ = (
+        "inputs",
+        "params",
+        "saved",
+        "versions",
+        "scope",
+        "site",
+        "freed",
+        "seq",
+        "out_version",
+    )
 
     @property
     def name(self) -> str:
@@ -137,7 +169,7 @@ class Function:
         super().__init_subclass__(**kwargs)
         cls.routes_own_grads = cls.vjp is not Function.vjp
         cls.own_op = cls.__module__.startswith("tinygrad_attn.ops.")
-        cls.array_backward = _array_rule(cls)
+        cls.array_backward = _array_rule(cls) if cls.own_op else _guarded(_array_rule(cls))
 
     def vjp(self, acc, g, ins, out):
         """Hand each input's gradient to the sweep's accumulator (fast paths override this)."""
@@ -169,19 +201,26 @@ class Function:
             data = fn.forward(*[t.data for t in tensors], **params)
             requires = any([t.requires_grad for t in tensors])
             versions = _versions(tensors)
-        if type(data) is not np.ndarray:
-            data = _as_output(fn, data, tensors)
+        shared = None
+        if type(data) in _FLOAT_SCALARS:  # what ufuncs give for 0-d results
+            data = np.asarray(data)
+        else:
+            if type(data) is not np.ndarray:
+                data = _as_output(fn, data, tensors)
+            elif data.base is not None:  # a view (reshape, slice, .T): writes through it change its base
+                shared = _viewed_counter(fn, data, tensors)
+            dt = data.dtype
+            if dt is not _F32 and dt is not _F64 and dt.kind != "f":  # identity first: `.kind` costs ~0.2 us
+                if dt.kind not in "biu":
+                    _as_output(fn, data, tensors)  # raises, naming the dtype
+                requires = False  # integer outputs (argmax-like) carry no gradient
         mode = _mode()
         out = object.__new__(Tensor)  # tensor.new_tensor, inlined: this runs for every op
         out.data = data
         out._grad = out._vc = out._hooks = out.name = None
         out._retain = False
-        if data.base is not None:  # a view (reshape, slice, .T): writes through it change its base
-            _share_version(fn, out, data, tensors)
-        if data.dtype.kind != "f":
-            if data.dtype.kind not in "biu":
-                _as_output(fn, data, tensors)  # raises, naming the dtype
-            requires = False  # integer outputs (argmax-like) carry no gradient
+        if shared is not None:
+            out._vc = shared
         if requires and mode.grad:
             out.requires_grad = True
             out._ctx = fn
