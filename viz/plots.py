@@ -251,7 +251,7 @@ def attention_grid(
             ax.set_ylabel(m["query"], fontsize=fontsize)
     for ax in axes[len(maps) :]:
         ax.axis("off")
-    cb = fig.colorbar(im, ax=list(axes[: len(maps)]), shrink=0.6, aspect=30)
+    cb = fig.colorbar(im, ax=list(axes[: len(maps)]), shrink=0.6 if nrows > 1 else 0.9, aspect=30 if nrows > 1 else 20)
     cb.set_label(bar_label, fontsize=fontsize)
     cb.ax.tick_params(labelsize=fontsize)
     if key_label:

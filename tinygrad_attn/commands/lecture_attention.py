@@ -17,7 +17,7 @@ TRANSFORMER_STEPS = 300
 FORMULAS = {
     "similarity": r"$\beta(q)\,\cos(q, k)$",
     "dot": r"$q^\top k$",
-    "scaled_dot": r"$q^\top k / \sqrt{d_k}$",
+    "scaled_dot": r"$q^\top k$ / √$d_k$",  # a plain √: mathtext's radical needs a font browsers lack
     "general": r"$q^\top W k$",
     "biased_general": r"$k^\top (W q + b)$",
     "activated_general": r"$\tanh(q^\top W k + b)$",
