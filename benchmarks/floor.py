@@ -60,7 +60,7 @@ class Tape:
         return n
 
     def backward(self, root, np):
-        from tinygrad_attn.numeric import weight_grad  # the same sum of a^T g as ours
+        from tinygrad_attn.arrays import weight_grad  # the same sum of a^T g as ours
 
         root.grad = np.ones_like(root.data)
         for n in reversed(self.nodes):
@@ -78,7 +78,7 @@ def acc(p, g):
 
 def make_ops(np, tape):
     """The ops of the bench's graphs, each a forward and a closure for its backward."""
-    from tinygrad_attn.numeric import add_at, fast_sum, sum_to  # the same array helpers ours uses
+    from tinygrad_attn.arrays import add_at, fast_sum, sum_to  # the same array helpers ours uses
 
     node = tape.node
 

@@ -10,6 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import figure
+from .plots_lecture import (  # noqa: F401  (the lecture's plots, one namespace with the others)
+    first_bad,
+    gain_and_product,
+    gradient_by_token,
+    overflow,
+    states_and_contexts,
+    tokens_by_gradient,
+)
 
 
 def _figure(w=7.0, h=4.0, ncols=1):
@@ -53,7 +61,7 @@ def gradient_norms(runs, path, title="How much gradient reaches each hidden stat
 def jacobian_spectra(runs, path, title="Largest singular value of the step Jacobians"):
     """Two panels: sigma_max(dh_t/dh_{t-1}) per step, and sigma_max(dh_T/dh_{t-1}) (the product back to t).
 
-    runs: {label: (per_step (T,), product (T,))} as from `tinygrad_attn.analysis.jacobian_spectra`.
+    runs: {label: (per_step (T,), product (T,))} as from `tinygrad_attn.commands.analysis.jacobian_spectra`.
     """
     fig, (a1, a2) = _figure(11.0, 4.0, ncols=2)
     for label, (per_step, product) in runs.items():
@@ -261,13 +269,3 @@ def attention_grid(
     if title:
         fig.suptitle(title, fontsize=fontsize + 2)
     return _save(fig, path)
-
-
-from .plots_lecture import (  # noqa: E402, F401  (the lecture's plots, one namespace with the others)
-    first_bad,
-    gain_and_product,
-    gradient_by_token,
-    overflow,
-    states_and_contexts,
-    tokens_by_gradient,
-)

@@ -11,11 +11,7 @@ import os
 
 import numpy as np
 
-from .. import nn
-from ..autograd import scope
-from ..creation import seed
-from ..record import record_backward
-from ..tensor import Tensor
+from .. import Tensor, nn, record_backward, scope, seed
 from .lecture_common import both, log_norm
 
 T_62, D_62, H_62 = 3, 2, 3

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import data, nn
-from ..creation import seed
+from .. import data, nn, seed
 from .lecture_common import both, train_steps
 from .lecture_maps import table3_runs
 

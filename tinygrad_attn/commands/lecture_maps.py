@@ -16,8 +16,7 @@ from importlib import resources
 
 import numpy as np
 
-from .. import data, nn
-from ..creation import seed
+from .. import data, nn, seed
 from .lecture_common import train_steps
 
 SCORES_DIR = os.path.join("docs", "models", "scores")

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import analysis, data, nn
+from .. import Tensor, concat, data, nn, record_backward, scope, seed
 from .. import functional as F
-from ..autograd import scope
-from ..creation import concat, seed
-from ..record import record_backward
-from ..tensor import Tensor
+from . import analysis
 
 TOM = "Tom was watching TV in his room . Mary came into the room . Mary said hi to"
 RADIUS_64 = 0.5  # spectral radius of W_h for the vanishing tanh RNN of figure 6-4

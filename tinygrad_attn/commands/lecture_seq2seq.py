@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import data, nn
+from .. import concat, data, nn, record_backward, seed
 from .. import functional as F
-from ..creation import concat, seed
-from ..record import record_backward
 from .lecture_common import both, log_norm, train_steps
 
 SEQ2SEQ_STEPS = 500  # Adam steps of 64 words: enough to reverse short words, not long ones

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
-from ..numeric import shift_max
+from ..arrays import shift_max
+from ..function import Function
 from .elementwise import exp
 from .reduce import fast_sum
 
@@ -36,9 +36,12 @@ class Softmax(Function):
 
     def backward(self, g, ins, out):
         gy = g * out
-        if type(gy) is np.ndarray and type(out) is np.ndarray:  # plain backward: two buffers, not three
-            return np.subtract(gy, out * _sum_keep(gy, self.saved), out=gy)
         return gy - out * _sum_keep(gy, self.saved)
+
+    def backward_in_place(self, g, ins, out):
+        """`backward` on ndarrays in two buffers instead of three (the same bits)."""
+        gy = g * out
+        return np.subtract(gy, out * _sum_keep(gy, self.saved), out=gy)
 
 
 class LogSoftmax(Function):
@@ -51,8 +54,12 @@ class LogSoftmax(Function):
         return z
 
     def backward(self, g, ins, out):
-        if type(g) is np.ndarray and type(out) is np.ndarray and g.dtype == out.dtype:  # one buffer, not three
-            e = np.exp(out)
-            e *= _sum_keep(g, self.saved)
-            return np.subtract(g, e, out=e)
         return g - exp(out) * _sum_keep(g, self.saved)
+
+    def backward_in_place(self, g, ins, out):
+        """`backward` on ndarrays in one buffer instead of three (the same bits)."""
+        if g.dtype != out.dtype:
+            return self.backward(g, ins, out)
+        e = np.exp(out)
+        e *= _sum_keep(g, self.saved)
+        return np.subtract(g, e, out=e)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import no_grad
-from .creation import concat
-from .nn.recurrent import LSTM, RNN
-from .tensor import Tensor
+from ..creation import concat
+from ..mode import no_grad
+from ..nn.recurrent import LSTM, RNN
+from ..tensor import Tensor
 
 
 def scaled_to_radius(W, radius):
