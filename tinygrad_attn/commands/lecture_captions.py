@@ -81,8 +81,9 @@ TEXT = {
             "steps it is {p_lo:.3g}, {p_one:.3g} and {p_hi:.3g} for rho = {r_lo}, {r_one} and {r_hi}. Below 1 "
             "the gradient vanishes, above 1 it explodes, geometrically. The norms are read from the engine's "
             "record of the backward pass. Run for T = {T_long} steps in float32, the gradient for rho = {r_hi} "
-            "overflows: {hi_long}; for rho = {r_lo} it {lo_long}. The graph shows the last four steps for rho = "
-            "{r_hi}: only MatMul nodes between h_0 and h_4, each one's gain written under it."
+            "overflows: {hi_long}; for rho = {r_lo} it {lo_long}. The graph draws four such steps for rho = "
+            "{r_hi}: only MatMul nodes between h_0 and h_4, each one's gain written under it ({graph_gains}: "
+            "over so few steps g has not yet turned, and the gains are not rho)."
         ),
         "ko": (
             "그림 6-7: MatMul 노드만 거치는 역전파(tanh 없음). 스텝마다 기울기에 W_h^T가 곱해진다. W_h는 무작위 "
@@ -92,8 +93,9 @@ TEXT = {
             "따른다. {T} 스텝 뒤의 곱은 rho = {r_lo}, {r_one}, {r_hi}일 때 각각 {p_lo:.3g}, {p_one:.3g}, "
             "{p_hi:.3g}이다. 1보다 작으면 기울기가 지수적으로 소실되고, 1보다 크면 지수적으로 폭발한다. 크기는 "
             "엔진이 기록한 역전파에서 읽었다. float32로 T = {T_long} 스텝을 돌리면 rho = {r_hi}의 기울기는 "
-            "넘친다: {hi_long_ko}. rho = {r_lo}의 기울기는 {lo_long_ko}. 그래프는 rho = {r_hi}일 때의 마지막 네 "
-            "스텝이다. h_0과 h_4 사이에는 MatMul 노드만 있고, 노드마다 그 스텝의 배율을 아래에 적었다."
+            "넘친다: {hi_long_ko}. rho = {r_lo}의 기울기는 {lo_long_ko}. 그래프는 rho = {r_hi}일 때의 네 "
+            "스텝이다. h_0과 h_4 사이에는 MatMul 노드만 있고, 노드마다 그 스텝의 배율을 아래에 적었다"
+            "({graph_gains}: 스텝이 이렇게 적으면 g가 아직 방향을 바꾸지 않아 배율이 rho가 아니다)."
         ),
     },
     "tanh": {
@@ -283,6 +285,7 @@ def _fields(fig, n, lang):
             hi_max=n["gain_max"][r_hi], p_lo=n["product"][r_lo], p_one=n["product"][r_one], p_hi=n["product"][r_hi],
             hi_long=_long_run(n, r_hi, "en"), lo_long=_long_run(n, r_lo, "en"),
             hi_long_ko=_long_run(n, r_hi, "ko"), lo_long_ko=_long_run(n, r_lo, "ko"),
+            graph_gains=", ".join(f"{g:.2f}" for g in n["graph_gains"]),
         )  # fmt: skip
     if fig == "tanh":
         return {"max": n["max_derivative"], "t1": n["at"]["1.0"], "t2": n["at"]["2.0"]}

@@ -177,7 +177,7 @@ def fig_6_7(out, lang="en", quick=False):
         nan_label=word("6-7.nan", lang, k="{k}"), zero_label=word("6-7.zero", lang, k="{k}"),
         floor=FLOAT32_FLOOR, floor_label=word("6-7.floor", lang, k="{k}"),
     )  # fmt: skip
-    graph_files = _chain_graph(out, lang)
+    graph_files, graph_gains = _chain_graph(out, lang)
     gains = {r: n[1:] / n[:-1] for r, n in runs.items()}
     bad = {str(r): dict(zip(("inf", "nan", "zero"), plots.first_bad(n))) for r, n in long.items()}
     for r, n in long.items():
@@ -192,11 +192,12 @@ def fig_6_7(out, lang="en", quick=False):
         "gain_max": {str(r): float(v.max()) for r, v in gains.items()},
         "product": {str(r): float(n[-1] / n[0]) for r, n in runs.items()},
         "long": bad,
+        "graph_gains": graph_gains,
     }
 
 
 def _chain_graph(out, lang, radius=RADII_67[-1], T=4):
-    """Four MatMul-only steps drawn as the book draws them, each edge labelled with that step's gain."""
+    """Four MatMul-only steps drawn as the book draws them, each node's gain under it; (files, gains h_1..h_T)."""
     from viz import diagram
     from viz.diagram import Edge, Node
 
@@ -215,8 +216,7 @@ def _chain_graph(out, lang, radius=RADII_67[-1], T=4):
         nodes += [Node(f"W{t}", x, 1.1, r"$W_h$", None, "leaf"), Node(f"m{t}", x, 0, "MatMul", vals[f"h_{t}"], w=1.45)]
         edges.append(Edge(f"W{t}", f"m{t}"))
         src = "h0" if t == 1 else f"m{t - 1}"
-        name = r"$h_0$" if t == 1 else rf"$h_{{{t - 1}}}$"
-        edges.append(Edge(src, f"m{t}", name))
+        edges.append(Edge(src, f"m{t}", None if t == 1 else rf"$h_{{{t - 1}}}$"))
     nodes.append(Node("L", 2.2 * T + 2.0, 0, "L", None, "plain"))
     edges.append(Edge(f"m{T}", "L", rf"$h_{{{T}}}$"))
     for t in range(1, T + 1):  # the gain of the step back through MatMul t, under its node
@@ -228,7 +228,7 @@ def _chain_graph(out, lang, radius=RADII_67[-1], T=4):
         nodes, edges, paths, scale=scale, title=title,
         colorbar_label=word("grad.bar", lang), unit=0.55, fontsize=12, colorbar="bottom",
     )  # fmt: skip
-    return files
+    return files, [float(gains[T - t]) for t in range(1, T + 1)]
 
 
 def _scale(values):

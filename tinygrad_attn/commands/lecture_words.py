@@ -68,8 +68,8 @@ WORDS = {
         "ko": "k = {k}부터 float32의 가장 작은 수",
     },
     "6-7.graph.title": {
-        "en": "Figure 6-7: only MatMul nodes, W_h scaled to ρ = {radius}, the last {T} steps",
-        "ko": "그림 6-7: MatMul 노드만, W_h의 반경 ρ = {radius}, 마지막 {T} 스텝",
+        "en": "Figure 6-7: only MatMul nodes, W_h scaled to ρ = {radius}, {T} steps",
+        "ko": "그림 6-7: MatMul 노드만, W_h의 반경 ρ = {radius}, {T} 스텝",
     },
     "6-7.graph.gains": {
         "en": "under each node: the gain of the step back through it",
@@ -114,7 +114,7 @@ WORDS = {
         "en": "Table 3 (Galassi et al.): the ten scores and the attention each learned on {on}",
         "ko": "표 3 (Galassi 외): 열 가지 점수 함수와 각각이 {on}에서 학습한 어텐션",
     },
-    "table3.note": {"en": "{params:,} parameters, acc {acc:.1f} %", "ko": "매개변수 {params:,}개, 정확도 {acc:.1f} %"},
+    "table3.note": {"en": "{params:,} parameters, acc {acc:.2f} %", "ko": "매개변수 {params:,}개, 정확도 {acc:.2f} %"},
     "query.answer": {"en": "query: letter of the answer", "ko": "쿼리: 답의 글자"},
     "key.input": {"en": "key: letter of the input", "ko": "키: 입력의 글자"},
     "query.input": {"en": "query: letter of the input", "ko": "쿼리: 입력의 글자"},
