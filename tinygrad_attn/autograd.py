@@ -71,7 +71,7 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
     arrays, heap, pop, grads, owned, waiting = acc.arrays, acc.heap, heapq.heappop, acc.grads, acc.owned, acc.waiting
     careful = isinstance(acc, CarefulAccumulator)
     done = []  # nodes processed: freed only when the whole sweep succeeded, so a retry after an error works
-    acc.put(root, g0)
+    acc.add_all(_Seed(root), (g0,), record=False)
     while heap:
         t = waiting.pop(pop(heap))
         g = grads.pop(t)
@@ -167,29 +167,15 @@ class Accumulator:
         self.node = None  # the tensor whose node is running its rule (for error messages)
         self.anomaly = False
         self.accumulate = True  # False inside record_backward(accumulate=False)
+        self.noting = False  # True: every contribution also goes to `note` (records, anomaly checks)
 
-    def put(self, p, pg):
-        """Add a checked gradient `pg` (of p's shape) to what `p` has received so far."""
-        prev = self.grads.get(p)
-        if prev is None:
-            self.grads[p] = pg
-            if p._ctx is None:
-                self.leaves[p] = p
-            else:
-                seq = -p._ctx.seq
-                _heappush(self.heap, seq)
-                self.waiting[seq] = p
-        elif not self.arrays:
-            self.grads[p] = prev + pg
-        elif id(prev) in self.owned:
-            np.add(prev, pg, out=prev)
-        else:
-            prev = self.grads[p] = prev + pg
-            if type(prev) is np.ndarray and prev.ndim:
-                self.owned.add(id(prev))
+    def add_all(self, fn, grads, record=True):
+        """Add the gradients a rule returned, one per input of `fn` (or None): the one place gradients are summed.
 
-    def add_all(self, fn, grads):
-        """Add the gradients a `backward` returned: one per input (or None)."""
+        A gradient arriving first is kept as it is (and its node scheduled); a later one is added
+        to it, in place only into a buffer this sweep made itself (`owned`). `record=False` keeps
+        the contributions out of a record (a scatter's empty buffer, the seed of the sweep).
+        """
         inputs = fn.inputs
         if type(grads) is not tuple:
             grads = tuple(grads) if type(grads) is list else (grads,)
@@ -209,8 +195,8 @@ class Accumulator:
                 pg = self._as_grad(fn, i, pg)
             if pg.shape != p.data.shape:
                 pg = self._reduce(fn, i, p, pg)
-            # `self.put(p, pg)`, written out: the call alone is 4.5 % of a scalar chain's step
-            # (tests/test_accumulator.py checks that the two agree)
+            if self.noting and record:
+                self.note(fn, i, pg)
             prev = table.get(p)
             if prev is None:
                 table[p] = pg
@@ -230,21 +216,10 @@ class Accumulator:
                     owned.add(id(prev))
 
     def add(self, fn, i, pg):
-        """Add gradient `pg` for input i of `fn`, summed back to the input's shape if broadcast."""
-        pg = self.checked(fn, i, pg)
-        if pg is not None:
-            self.put(fn.inputs[i], pg)
-
-    def checked(self, fn, i, pg):
-        """`pg` as a gradient of input i's own shape, or None when that input takes none; raises if it cannot be."""
-        p = fn.inputs[i]
-        if pg is None or not p.requires_grad:
-            return None
-        if type(pg) is not np.ndarray if self.arrays else not isinstance(pg, Tensor):
-            pg = self._as_grad(fn, i, pg)
-        if pg.shape != p.data.shape:
-            pg = self._reduce(fn, i, p, pg)
-        return pg
+        """Add gradient `pg` for input i of `fn` alone (a `vjp`'s fast paths), as `add_all` does."""
+        grads = [None] * len(fn.inputs)
+        grads[i] = pg
+        self.add_all(fn, grads)
 
     def scatter(self, fn, i, idx, g):
         """Add `g` at `idx` of input i's gradient (repeated indices accumulate)."""
@@ -255,7 +230,9 @@ class Accumulator:
             return self.add(fn, i, index_add(g, idx, p.shape))
         buf = self.grads.get(p)
         if buf is None:
-            self.put(p, np.zeros(p.data.shape, dtype=np.result_type(p.data, g)))
+            grads = [None] * len(fn.inputs)
+            grads[i] = np.zeros(p.data.shape, dtype=np.result_type(p.data, g))
+            self.add_all(fn, grads, record=False)
             buf = self.grads[p]
             self.owned.add(id(buf))
         elif id(buf) not in self.owned:
@@ -342,14 +319,7 @@ class CarefulAccumulator(Accumulator):
         super().__init__(arrays)
         self.rec = None
         self.step = None
-
-    def add_all(self, fn, grads):
-        if type(grads) is not tuple:
-            grads = tuple(grads) if type(grads) is list else (grads,)
-        if len(grads) != len(fn.inputs):
-            super().add_all(fn, grads)  # raises the count error
-        for i, pg in enumerate(grads):
-            self.add(fn, i, pg)
+        self.noting = True
 
     def start_record(self, rec, root):
         self.rec, self.run = rec, rec.start(root)
@@ -367,12 +337,6 @@ class CarefulAccumulator(Accumulator):
         if self.step is not None and fn is self.step.fn:
             c = self.step.contributions
             c[i] = _record.as_array(pg) if c[i] is None else c[i] + _record.as_array(pg)
-
-    def add(self, fn, i, pg):
-        pg = self.checked(fn, i, pg)
-        if pg is not None:
-            self.note(fn, i, pg)
-            self.put(fn.inputs[i], pg)
 
     def scatter(self, fn, i, idx, g):
         p = fn.inputs[i]
@@ -419,6 +383,15 @@ def _run_hooks(t, g):
             )
         g = (r if isinstance(r, Tensor) else Tensor(r)) if create_graph else (r.data if isinstance(r, Tensor) else r)
     return g
+
+
+class _Seed:
+    """The sweep's start as a node with one input, the root, so its gradient goes in like any other."""
+
+    name = "backward"
+
+    def __init__(self, root):
+        self.inputs = (root,)
 
 
 def _read_only(g) -> Tensor:
