@@ -21,7 +21,7 @@ from .function import Function, check_finite
 from .mode import current as _mode
 from .mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, record_sites, scope, set_grad_enabled
 from .ops.movement import index_add
-from .tensor import Tensor, new_tensor
+from .tensor import WRITES, Tensor, new_tensor
 
 __all__ = [
     "Function",
@@ -86,13 +86,8 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
             _accumulate(t, g, arrays)
         fn = t._ctx
         inputs = fn.inputs
-        if fn.freed or t._vc is not None:
+        if fn.freed or fn.writes != WRITES[0]:  # freed, or something was written in place since the node was made
             _check_node(fn, t)
-        else:
-            for p in inputs:  # a counter means changed in place or detached at some point: compare versions
-                if p._vc is not None:
-                    _check_node(fn, t)
-                    break
         out = t.data
         if not arrays:
             ins, out, rule = inputs, t, fn.backward
