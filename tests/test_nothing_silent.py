@@ -193,7 +193,7 @@ def test_in_place_on_read_only_data_says_read_only():
         t *= 2
 
 
-def test_a_retry_after_a_backward_that_raised_halfway_works():
+def _flaky():
     calls = []
 
     class FailsOnce(ta.Function):
@@ -206,11 +206,24 @@ def test_a_retry_after_a_backward_that_raised_halfway_works():
                 raise ValueError("flaky")
             return g * 3
 
+    return FailsOnce
+
+
+def test_a_retry_after_a_backward_that_raised_halfway_names_the_earlier_error():
     x = Tensor(np.ones(2), requires_grad=True)
-    y = (FailsOnce.apply(x).tanh() * 2).sum()
+    y = (_flaky().apply(x).tanh() * 2).sum()
     with pytest.raises(ValueError, match="flaky"):
         y.backward()
-    y.backward()  # not "backward through the graph a second time"
+    with pytest.raises(RuntimeError, match=r"freed by an earlier backward that raised halfway \(ValueError: flaky\)"):
+        y.backward()
+
+
+def test_a_retry_works_when_the_failing_backward_retained_the_graph():
+    x = Tensor(np.ones(2), requires_grad=True)
+    y = (_flaky().apply(x).tanh() * 2).sum()
+    with pytest.raises(ValueError, match="flaky"):
+        y.backward(retain_graph=True)
+    y.backward()
     np.testing.assert_allclose(x.grad.data, 6 * (1 - np.tanh(3.0) ** 2))
 
 

@@ -21,7 +21,7 @@ from .function import Function, check_finite
 from .mode import current as _mode
 from .mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, record_sites, scope, set_grad_enabled
 from .ops.movement import index_add
-from .tensor import Tensor, new_tensor
+from .tensor import WRITES, Tensor, new_tensor
 
 __all__ = [
     "Function",
@@ -62,15 +62,32 @@ def backward(root, grad=None, retain_graph=False, retain_grad=False, create_grap
         _sweep(root, g0 if not create_graph else Tensor(g0), acc, retain_graph or create_graph, retain_grad)
 
 
+class _Freed:
+    """What `fn.freed` holds once a sweep freed the node's saved values: that sweep, and its error if it raised."""
+
+    error = None
+
+
 def _sweep(root, g0, acc, retain_graph, retain_grad):
+    """Walk the graph from `root` (see `_walk`); if a rule raises, the nodes already freed say so."""
+    freed = _Freed()
+    try:
+        _walk(root, g0, acc, retain_graph, retain_grad, freed)
+    except BaseException as e:
+        freed.error = f"{type(e).__name__}: {e}"
+        raise
+
+
+def _walk(root, g0, acc, retain_graph, retain_grad, freed):
     """Walk the graph from `root`, newest node first, handing each node its summed gradient.
 
     A max-heap on creation order replaces the topological sort: a node is processed only
-    after every node created later, so all of its consumers have already contributed.
+    after every node created later, so all of its consumers have already contributed. A node's
+    saved values are freed as soon as its rule ran (unless `retain_graph`): a step's buffers are
+    reused by the next while the sweep goes on.
     """
     arrays, heap, pop, grads, owned, waiting = acc.arrays, acc.heap, heapq.heappop, acc.grads, acc.owned, acc.waiting
     careful = isinstance(acc, CarefulAccumulator)
-    done = []  # nodes processed: freed only when the whole sweep succeeded, so a retry after an error works
     acc.add_all(_Seed(root), (g0,), record=False)
     while heap:
         t = waiting.pop(pop(heap))
@@ -86,13 +103,8 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
             _accumulate(t, g, arrays)
         fn = t._ctx
         inputs = fn.inputs
-        if fn.freed or t._vc is not None:
+        if fn.freed or fn.writes != WRITES[0]:  # freed, or something was written in place since the node was made
             _check_node(fn, t)
-        else:
-            for p in inputs:  # a counter means changed in place or detached at some point: compare versions
-                if p._vc is not None:
-                    _check_node(fn, t)
-                    break
         out = t.data
         if not arrays:
             ins, out, rule = inputs, t, fn.backward
@@ -116,17 +128,20 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
             fn.vjp(acc, g, ins, out)
         else:
             acc.add_all(fn, rule(g, ins, out))
-        done.append(fn)
-    acc.finish()
-    if not retain_graph:
-        for fn in done:
+        if not retain_graph:
             fn.saved = None
-            fn.freed = True
+            fn.freed = freed
+    acc.finish()
 
 
 def _check_node(fn, out):
     """Raise if the node was freed by an earlier backward or a tensor it saved changed in place."""
     if fn.freed:
+        if fn.freed.error is not None:
+            raise RuntimeError(
+                f"{fn.name}: its saved values were freed by an earlier backward that raised halfway "
+                f"({fn.freed.error}); to retry after an error, pass retain_graph=True to the backward that may fail"
+            )
         raise RuntimeError(
             f"{fn.name}: trying to backward through the graph a second time; its saved "
             "values were freed. Pass retain_graph=True to the first backward."

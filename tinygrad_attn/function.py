@@ -21,7 +21,7 @@ import sys
 import numpy as np
 
 from .mode import current as _mode
-from .tensor import Tensor
+from .tensor import WRITES, Tensor
 
 __all__ = ["Function"]
 
@@ -87,8 +87,9 @@ def _as_output(fn, data, tensors):
 def _viewed_counter(fn, data, tensors):
     """The version counter of the input a view views (or None): the output shares it, so an
     in-place write through either is seen."""
+    base = data.base  # numpy points a view at the array that owns the memory
     for t in tensors:
-        if np.may_share_memory(data, t.data):
+        if t.data is base or t.data.base is base:
             if t._vc is None:
                 t._vc = [0]
             fn.out_version = t._vc[0]
@@ -137,6 +138,7 @@ class Function:
         "freed",
         "seq",
         "out_version",
+        "writes",
     )
 
     @property
@@ -196,7 +198,10 @@ class Function:
                 x, y = x[()], y[()]
             data = fn.forward(x, y, **params) if params else fn.forward(x, y)
             requires = a.requires_grad or b.requires_grad
-            versions = None if a._vc is None and b._vc is None else _versions(tensors)
+            if a._vc is None and b._vc is None:
+                versions = None
+            else:
+                versions = (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0])
         else:
             data = fn.forward(*[t.data for t in tensors], **params)
             requires = any([t.requires_grad for t in tensors])
@@ -231,6 +236,7 @@ class Function:
             fn.freed = False
             fn.site = user_site() if mode.sites else None
             fn.seq = next(_SEQ)
+            fn.writes = WRITES[0]
             if mode.anomaly:
                 check_finite(fn, data, "forward")
         else:

@@ -9,6 +9,7 @@ import numpy as np
 from .mode import current as _mode
 
 DEFAULT_DTYPE = np.float32
+WRITES = [0]  # in-place writes so far, anywhere: a node made after the last one needs no version check
 
 
 def _convert(data, dtype):
@@ -156,6 +157,7 @@ class Tensor:
             self._vc = [1]
         else:
             self._vc[0] += 1
+        WRITES[0] += 1
 
     def requires_grad_(self, flag=True):
         if flag and self.dtype.kind != "f":
