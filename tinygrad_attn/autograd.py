@@ -146,18 +146,19 @@ def _check_node(fn, out):
             f"{fn.name}: trying to backward through the graph a second time; its saved "
             "values were freed. Pass retain_graph=True to the first backward."
         )
-    saved = fn.versions
+    made = fn.writes
     for i, t in enumerate(fn.inputs):
-        if t._vc is not None and t._vc[0] != (saved[i] if saved else 0):
+        vc = (t if t._base is None else t._base)._vc
+        if vc is not None and vc[1] > made:
             raise RuntimeError(
-                f"{fn.name}: input {i} (shape {t.shape}) was modified in place after the op "
-                f"saved it: saved at version {saved[i] if saved else 0}, now version {t._vc[0]}"
+                f"{fn.name}: input {i} (shape {t.shape}) was modified in place after the op saved it "
+                f"(now at version {vc[0]}; a view shares its base's version)"
             )
-    made_at = getattr(fn, "out_version", 0)  # a view starts at its base's version
-    if out._vc is not None and out._vc[0] != made_at:
+    vc = (out if out._base is None else out._base)._vc
+    if vc is not None and vc[1] > made:
         raise RuntimeError(
-            f"{fn.name}: its output (shape {out.shape}) was modified in place after the op "
-            f"saved it: saved at version {made_at}, now version {out._vc[0]}"
+            f"{fn.name}: its output (shape {out.shape}) was modified in place after the op saved it "
+            f"(now at version {vc[0]})"
         )
 
 

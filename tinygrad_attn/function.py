@@ -1,7 +1,7 @@
 """Function: one node of the graph, the base class of every op (and of users' own ops).
 
 A `Function` instance keeps its input tensors, whatever its forward saved, the scope it was
-created in, and the versions of its inputs. The output tensor points at its Function
+created in, and the time it was made (`writes`: see `tensor.WRITES`). The output tensor points at its Function
 (`t._ctx`); the Function never points back at its output, so the graph has no reference
 cycles and is freed as soon as the last tensor goes.
 
@@ -50,26 +50,6 @@ def check_finite(fn, data, phase: str):
             raise FloatingPointError(f"{fn.name}: {phase} produced {bad} (op created at {fn.site or user_site()})")
 
 
-def _versions(tensors):
-    """The inputs' versions, or None while none of them has a version counter (all at 0)."""
-    if all([t._vc is None for t in tensors]):
-        return None
-    return tuple([t._vc[0] if t._vc is not None else 0 for t in tensors])
-
-
-def _array_rule(cls):
-    """`backward_in_place` if the class (or the nearest base defining a rule) has one, else `backward`.
-
-    A subclass that overrides `backward` alone gets its own rule, not its base's in-place one.
-    """
-    for klass in cls.__mro__:
-        if "backward_in_place" in vars(klass):
-            return klass.backward_in_place
-        if "backward" in vars(klass):
-            return cls.backward
-    return cls.backward
-
-
 def _as_output(fn, data, tensors):
     """A forward's result as an ndarray; anything but numbers (None, str, objects, complex) raises."""
     if isinstance(data, Tensor):
@@ -84,17 +64,26 @@ def _as_output(fn, data, tensors):
     return arr
 
 
-def _viewed_counter(fn, data, tensors):
-    """The version counter of the input a view views (or None): the output shares it, so an
-    in-place write through either is seen."""
-    base = data.base  # numpy points a view at the array that owns the memory
+def _viewed(data, tensors):
+    """The tensor whose memory `data` (a view) lies in: the owner of the input it views, or None."""
+    base = data.base  # numpy points every view at the array that owns the memory
     for t in tensors:
         if t.data is base or t.data.base is base:
-            if t._vc is None:
-                t._vc = [0]
-            fn.out_version = t._vc[0]
-            return t._vc
+            return t if t._base is None else t._base
     return None
+
+
+def _array_rule(cls):
+    """`backward_in_place` if the class (or the nearest base defining a rule) has one, else `backward`.
+
+    A subclass that overrides `backward` alone gets its own rule, not its base's in-place one.
+    """
+    for klass in cls.__mro__:
+        if "backward_in_place" in vars(klass):
+            return klass.backward_in_place
+        if "backward" in vars(klass):
+            return cls.backward
+    return cls.backward
 
 
 def _guarded(rule):
@@ -132,12 +121,10 @@ class Function:
         "inputs",
         "params",
         "saved",
-        "versions",
         "scope",
         "site",
         "freed",
         "seq",
-        "out_version",
         "writes",
     )
 
@@ -190,7 +177,6 @@ class Function:
                 x = x[()]
             data = fn.forward(x, **params) if params else fn.forward(x)
             requires = a.requires_grad
-            versions = None if a._vc is None else (a._vc[0],)
         elif n == 2:
             a, b = tensors
             x, y = a.data, b.data
@@ -198,22 +184,17 @@ class Function:
                 x, y = x[()], y[()]
             data = fn.forward(x, y, **params) if params else fn.forward(x, y)
             requires = a.requires_grad or b.requires_grad
-            if a._vc is None and b._vc is None:
-                versions = None
-            else:
-                versions = (0 if a._vc is None else a._vc[0], 0 if b._vc is None else b._vc[0])
         else:
             data = fn.forward(*[t.data for t in tensors], **params)
             requires = any([t.requires_grad for t in tensors])
-            versions = _versions(tensors)
-        shared = None
+        base = None
         if type(data) in _FLOAT_SCALARS:  # what ufuncs give for 0-d results
             data = np.asarray(data)
         else:
             if type(data) is not np.ndarray:
                 data = _as_output(fn, data, tensors)
             elif data.base is not None:  # a view (reshape, slice, .T): writes through it change its base
-                shared = _viewed_counter(fn, data, tensors)
+                base = _viewed(data, tensors)
             dt = data.dtype
             if dt is not _F32 and dt is not _F64 and dt.kind != "f":  # identity first: `.kind` costs ~0.2 us
                 if dt.kind not in "biu":
@@ -223,15 +204,13 @@ class Function:
         out = object.__new__(Tensor)  # tensor.new_tensor, inlined: this runs for every op
         out.data = data
         out._grad = out._vc = out._hooks = out.name = None
+        out._base = base
         out._retain = False
-        if shared is not None:
-            out._vc = shared
         if requires and mode.grad:
             out.requires_grad = True
             out._ctx = fn
             fn.inputs = tensors
             fn.params = params  # the keyword arguments of forward (gradient checks re-run it)
-            fn.versions = versions
             fn.scope = mode.scope
             fn.freed = False
             fn.site = user_site() if mode.sites else None

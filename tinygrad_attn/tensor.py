@@ -9,7 +9,7 @@ import numpy as np
 from .mode import current as _mode
 
 DEFAULT_DTYPE = np.float32
-WRITES = [0]  # in-place writes so far, anywhere: a node made after the last one needs no version check
+WRITES = [0]  # in-place writes so far, anywhere: the clock that version stamps and nodes read
 
 
 def _convert(data, dtype):
@@ -36,7 +36,7 @@ class Tensor:
     and views (`t.reshape`, `t[0:2]`, `t.T`) share `t`'s data and its version counter.
     """
 
-    __slots__ = ("data", "_grad", "requires_grad", "_ctx", "name", "_vc", "_hooks", "_retain", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "_ctx", "name", "_vc", "_base", "_hooks", "_retain", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, name=None, dtype=None):
@@ -50,7 +50,8 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         self.name = name
-        self._vc = None  # version counter [n], shared with detached copies; None until needed
+        self._vc = None  # [writes, WRITES at the last one], shared with detached copies; None until written
+        self._base = None  # the tensor whose memory this one views (reshape, slice, .T): its counter is this one's
         self._hooks = None
         self._retain = False
 
@@ -141,23 +142,31 @@ class Tensor:
     def detach(self):
         """A tensor sharing the data and the version counter, cut from the graph."""
         d = new_tensor(self.data, False)
-        if self._vc is None:
-            self._vc = [0]
-        d._vc = self._vc
+        root = self if self._base is None else self._base
+        if root._vc is None:
+            root._vc = [0, 0]
+        d._vc = root._vc
         return d
 
     @property
     def _version(self) -> int:
-        """How many times the data was changed in place (saved values are checked against it)."""
-        return self._vc[0] if self._vc is not None else 0
+        """How many times the data was changed in place (a view counts its base's writes)."""
+        vc = (self if self._base is None else self._base)._vc
+        return vc[0] if vc is not None else 0
 
     def _bump_version(self):
-        """Note an in-place change of the data (optimizers call this after each update)."""
-        if self._vc is None:
-            self._vc = [1]
-        else:
-            self._vc[0] += 1
+        """Note an in-place change of the data (optimizers call this after each update).
+
+        A view has no counter of its own: a write through it is a write to its base, and the
+        other way round, so an op that saved either sees it.
+        """
         WRITES[0] += 1
+        root = self if self._base is None else self._base
+        if root._vc is None:
+            root._vc = [1, WRITES[0]]
+        else:
+            root._vc[0] += 1
+            root._vc[1] = WRITES[0]
 
     def requires_grad_(self, flag=True):
         if flag and self.dtype.kind != "f":
@@ -250,6 +259,7 @@ def new_tensor(data, requires_grad):
     t._ctx = None
     t.name = None
     t._vc = None
+    t._base = None
     t._hooks = None
     t._retain = False
     return t
