@@ -1,0 +1,407 @@
+"""Directional derivatives along random directions: the fast gradient check, and the search for the wrong element.
+
+A function f (inputs x, outputs y) and its backward are checked together through one number per
+direction: for a cotangent v (random signs, one per output) backward gives the whole vector
+w = J^T v; for a direction d = H u (u Gaussian, H the per-element step) central differences of
+g(t) = <v, f(x + t d)> give the directional derivative g'(0) = <w, d>. The difference between the
+two, E, is the error of backward projected on d, plus the error of the finite differences.
+
+The finite differences use t = +-1 and +-2 (four forwards), and the analytic side uses the
+displacements actually taken (x + t d rounded to the input's dtype, minus x), so
+
+    delta_1 = (g(1) - g(-1))/2 - <w, (D_1 - D_-1)/2>      (D_t the displacement at t)
+    delta_2 = (g(2) - g(-2))/4 - <w, (D_2 - D_-2)/4>
+    E       = (4 delta_1 - delta_2) / 3                     (Richardson: the h^2 truncation cancels)
+
+Both deltas carry the same gradient error <e, d>; their difference does not, and measures the
+truncation (3 c h^2) and round-off of the differences themselves. The round-off of g is also
+measured by the fourth difference of g over the five points -2..2 (pooled over the rounds), and
+bounded from below by KAPPA machine epsilons of sum |v_i y_i| (the largest over the points
+visited) + sum |w_k d_k|. The tolerance of a
+probe is SAFETY times their sum: it comes from the function's own values along d, and has no
+factor that grows with the number of elements.
+
+A round also runs backward at x + D_1 (one of the points the differences visit) and compares it
+with (g(2) - g(0))/2 there: a backward that is right at x only is seen as well.
+
+When a round disagrees, `locate` restricts the direction to half of the coordinates (first by
+input, then by halves of an input's elements), measures both halves the same way and follows the
+worse one: about 2 log2(n) probes of four forwards each end at one element, which is then
+reported with its raw derivative d y[o] / d x[k] (the output o found the same way over the
+outputs, one backward per halving). See docs/checking.md for what this guarantees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SAFETY = 16.0  # tolerance = SAFETY x (measured truncation + measured round-off + round-off floor)
+KAPPA = 8.0  # round-off floor: KAPPA machine epsilons of the sums the check forms
+NOISY = 0.1  # the differences are useless when their own error exceeds this fraction of the derivative
+_E_NOISE = 0.95  # sd of E in units of the sd of g's round-off (coefficients 2/3, -2/3, -1/12, 1/12)
+_SHIFTS = (1, -1, 2, -2)
+_LEAVES = 4  # elements confirmed within tolerance before the search gives up
+
+
+@dataclass
+class Target:
+    """One checked array: `array` is the live array the function reads (perturbed in place, then restored)."""
+
+    array: np.ndarray
+    step: np.ndarray  # flat float64 step per element
+    label: str = ""
+
+    @property
+    def flat(self):
+        return self.array.reshape(-1)
+
+    @property
+    def size(self):
+        return self.array.size
+
+
+class Subject:
+    """What the check needs: the targets, `evaluate()` -> flat float64 outputs, `vjp(v)` -> flat grads per target.
+
+    Both read the targets' live arrays. `eps`: the machine epsilon of the working dtype (the
+    outputs' lowest precision); `atol`: that dtype's per-element tolerance (`numeric.tolerances_for`).
+    """
+
+    def __init__(self, targets, evaluate, vjp, eps, atol):
+        self.targets, self.evaluate, self.vjp, self.eps = targets, evaluate, vjp, float(eps)
+        self.atol = float(atol)  # the working dtype's per-element tolerance: what "too noisy" is measured against
+        self.evaluations = 0
+        self.backwards = 0
+
+    def outputs(self):
+        self.evaluations += 1
+        return self.evaluate()
+
+    def grads(self, v):
+        self.backwards += 1
+        return [np.asarray(g, dtype=np.float64).reshape(-1) for g in self.vjp(v)]
+
+    def point(self):
+        """The values now loaded (copies, each in its target's dtype)."""
+        return [t.flat.copy() for t in self.targets]
+
+    def load(self, point):
+        for t, p in zip(self.targets, point):
+            t.flat[...] = p
+
+
+@dataclass
+class Probe:
+    """One directional measurement along d restricted to `block` at a point (all in units of g)."""
+
+    E: float  # Richardson-extrapolated  numeric - analytic
+    tau: float  # its tolerance
+    numeric: float  # Richardson-extrapolated directional derivative by central differences
+    analytic: float  # <w, d> over the block
+    truncation: float  # |delta_1 - delta_2|
+    noise: float  # fourth difference of g / sqrt(70): a sample of g's round-off
+    floor: float
+    scale: float  # sum |w_k d_k| over the block
+    slack: float = 0.0  # the user's atol/rtol, summed over the block's terms
+    G: float = 0.0  # the largest sum |v_i y_i| over the points visited
+    outs: dict = field(default_factory=dict, repr=False)  # flat outputs at t = +-1, +-2 (leaves only)
+    shifts: dict = field(default_factory=dict, repr=False)  # actual displacement of the one element (leaves only)
+
+    @property
+    def z(self):
+        """|E| / (tau + slack): above 1 the probe disagrees; NaN (non-finite values) counts as infinite."""
+        z = abs(self.E) / (self.tau + self.slack) if self.tau + self.slack > 0 else (np.inf if self.E else 0.0)
+        return np.inf if not np.isfinite(z) else z
+
+    @property
+    def bad(self):
+        return self.z > 1
+
+
+@dataclass
+class Round:
+    """One random cotangent v and direction d: the check at x, and at x + D_1 (`p1`)."""
+
+    v: np.ndarray
+    d: list  # H u, per target
+    w: list  # backward at x
+    g0: float
+    G: float  # sum |v_i y_i(x)|
+    base: Probe
+    p1: list | None = None  # the point x + D_1 (values in the targets' dtypes)
+    w1: list | None = None  # backward there
+    g1: float = 0.0
+    G1: float = 0.0
+    shifted: float = 0.0  # (g(2) - g(0))/2 - <w1, D_2>/2
+    shifted_floor: float = 0.0
+    shifted_slack: float = 0.0
+
+
+@dataclass
+class Screen:
+    """The rounds of a check; `flag` = (round, where) of the first disagreement ('x' or 'x + h d'), or None."""
+
+    rounds: list
+    sigma: float  # pooled round-off of g (fourth differences)
+    flag: tuple | None = None
+    noisy: Round | None = None
+    nonfinite: tuple | None = None  # (round, where, target, flat index) of a non-finite analytic gradient
+
+    @property
+    def ok(self):
+        return self.flag is None and self.noisy is None and self.nonfinite is None
+
+
+@dataclass
+class Finding:
+    """Where the search ended: one element (kind 'element') or nothing it could name (kind 'spread')."""
+
+    kind: str
+    where: str  # 'x' or 'x + h d'
+    target: int | None = None
+    index: int | None = None  # flat index in the target
+    analytic: float | None = None  # (J^T v)_k by backward
+    numeric: float | None = None  # the same by central differences
+    output: int | None = None  # flat output index of the raw derivative
+    raw_analytic: float | None = None  # d y[output] / d x[k] by backward
+    raw_numeric: float | None = None  # and by central differences
+    probe: Probe | None = None  # the probe that started the search (the whole direction)
+    probes: int = 0
+
+
+def _slack(w, d, atol, rtol):
+    return atol * float(np.abs(d).sum()) + rtol * float(np.abs(w * d).sum())
+
+
+def _tau(truncation, noise, sigma, floor):
+    return SAFETY * (truncation + _E_NOISE * max(sigma, noise) + floor)
+
+
+def probe(subject, point, point64, w, d, block, v, g0, G, sigma, atol=0.0, rtol=0.0, keep=False):
+    """Measure E along d restricted to block [(target, lo, hi), ...] at `point` (loaded before, and after)."""
+    targets = subject.targets
+    g, A, outs, shifts = {}, {}, {}, {}
+    scale = slack = 0.0
+    for i, lo, hi in block:
+        wi, di = w[i][lo:hi], d[i][lo:hi]
+        scale += float(np.abs(wi * di).sum())
+        slack += _slack(wi, di, atol, rtol)
+    for t in _SHIFTS:
+        a = 0.0
+        for i, lo, hi in block:
+            flat = targets[i].flat
+            flat[lo:hi] = point64[i][lo:hi] + t * d[i][lo:hi]
+            moved = flat[lo:hi].astype(np.float64) - point64[i][lo:hi]
+            a += float(w[i][lo:hi] @ moved)
+            if keep:
+                shifts.setdefault(t, []).append(moved)
+        try:
+            y = subject.outputs()
+        finally:
+            for i, lo, hi in block:
+                targets[i].flat[lo:hi] = point[i][lo:hi]
+        g[t], A[t] = float(v @ y), a
+        G = max(G, float(np.abs(v * y).sum()))  # round-off scales with the values at every point visited
+        if keep:
+            outs[t] = y
+    shifts = {t: np.concatenate(m) for t, m in shifts.items()}
+    d1 = (g[1] - g[-1]) / 2 - (A[1] - A[-1]) / 2
+    d2 = (g[2] - g[-2]) / 4 - (A[2] - A[-2]) / 4
+    r = {t: g[t] - g0 - A[t] for t in _SHIFTS}
+    noise = abs(r[2] - 4 * r[1] - 4 * r[-1] + r[-2]) / np.sqrt(70.0)
+    floor = KAPPA * subject.eps * (G + scale)
+    truncation = abs(d1 - d2)
+    analytic = (4 * (A[1] - A[-1]) / 2 - (A[2] - A[-2]) / 4) / 3  # <w, d> with the displacements taken
+    numeric = (4 * (g[1] - g[-1]) / 2 - (g[2] - g[-2]) / 4) / 3
+    E = (4 * d1 - d2) / 3
+    tau = _tau(truncation, noise, sigma, floor)
+    return Probe(E, tau, numeric, analytic, truncation, noise, floor, scale, slack, G, outs, shifts)
+
+
+def _rademacher(rng, n):
+    return rng.integers(0, 2, size=n).astype(np.float64) * 2 - 1
+
+
+def _everything(subject):
+    return [(i, 0, t.size) for i, t in enumerate(subject.targets)]
+
+
+def screen(subject, directions=4, seed=0, atol=0.0, rtol=0.0):
+    """Run `directions` rounds at the loaded point x; the Screen says whether and where one disagrees."""
+    rng = np.random.default_rng(seed)
+    x = subject.point()
+    x64 = [p.astype(np.float64) for p in x]
+    y0 = subject.outputs()
+    rounds = []
+    for _ in range(directions):
+        v = _rademacher(rng, y0.size)
+        d = [t.step * rng.standard_normal(t.size) for t in subject.targets]
+        w = subject.grads(v)
+        g0, G = float(v @ y0), float(np.abs(v * y0).sum())
+        base = probe(subject, x, x64, w, d, _everything(subject), v, g0, G, 0.0, atol, rtol, keep=True)
+        r = Round(v, d, w, g0, G, base)
+        _shifted(subject, r, x, x64, atol, rtol)
+        base.outs, base.shifts = {}, {}
+        rounds.append(r)
+    sigma = float(np.sqrt(np.mean([r.base.noise**2 for r in rounds]))) if rounds else 0.0
+    out = Screen(rounds, sigma)
+    for k, r in enumerate(rounds):
+        for where, grads in (("x", r.w), ("x + h d", r.w1)):
+            bad = _first_nonfinite(grads)
+            if bad is not None:
+                out.nonfinite = (k, where, *bad)
+                return out
+    for k, r in enumerate(rounds):
+        b = r.base
+        b.tau = _tau(b.truncation, b.noise, sigma, b.floor)
+        measured = b.truncation + _E_NOISE * max(sigma, b.noise)
+        reference = max(b.scale, abs(b.numeric), subject.atol * sum(float(np.abs(di).sum()) for di in r.d))
+        if measured > NOISY * reference:
+            out.noisy = r
+            return out
+        if b.bad:
+            out.flag = (k, "x")
+            return out
+    for k, r in enumerate(rounds):  # only when backward agrees at x along every direction
+        if not abs(r.shifted) <= r.base.tau + SAFETY * r.shifted_floor + r.shifted_slack:
+            out.flag = (k, "x + h d")
+            return out
+    return out
+
+
+def _shifted(subject, r, x, x64, atol, rtol):
+    """Backward at x + D_1 against (g(2) - g(0))/2, from the outputs the base probe kept."""
+    y1, y2, moved2 = r.base.outs[1], r.base.outs[2], r.base.shifts[2]
+    try:
+        for t, di, xi in zip(subject.targets, r.d, x64):
+            t.flat[...] = xi + di
+        r.p1 = subject.point()
+        r.w1 = subject.grads(r.v)
+    finally:
+        subject.load(x)
+    w1 = np.concatenate(r.w1)
+    a2 = float(w1 @ moved2)
+    r.g1, r.G1 = float(r.v @ y1), float(np.abs(r.v * y1).sum())
+    r.shifted = (float(r.v @ y2) - r.g0) / 2 - a2 / 2
+    r.shifted_floor = KAPPA * subject.eps * (max(r.G1, r.base.G) + float(np.abs(w1 * moved2).sum()) / 2)
+    r.shifted_slack = _slack(w1, moved2 / 2, atol, rtol)
+
+
+def _first_nonfinite(grads):
+    for i, g in enumerate(grads or ()):
+        bad = np.flatnonzero(~np.isfinite(g))
+        if bad.size:
+            return i, int(bad[0])
+    return None
+
+
+def _split(block):
+    """Two halves of a block: by whole targets while it spans several, else by the element range."""
+    if len(block) > 1:
+        sizes = np.cumsum([hi - lo for _, lo, hi in block])
+        cut = int(np.searchsorted(sizes, sizes[-1] / 2)) + 1
+        cut = min(max(cut, 1), len(block) - 1)
+        return block[:cut], block[cut:]
+    ((i, lo, hi),) = block
+    mid = (lo + hi) // 2
+    return [(i, lo, mid)], [(i, mid, hi)]
+
+
+def _size(block):
+    return sum(hi - lo for _, lo, hi in block)
+
+
+def locate(subject, scr, atol=0.0, rtol=0.0, max_probes=None):
+    """Search the screen's flagged round for one wrong element; a Finding, or None when every lead agrees.
+
+    The point the search runs at is loaded, and the original values are put back afterwards.
+    """
+    x = subject.point()
+    if scr.nonfinite is not None:
+        k, where, i, j = scr.nonfinite
+        r = scr.rounds[k]
+        point, w = (x, r.w) if where == "x" else (r.p1, r.w1)
+        subject.load(point)
+        try:
+            return _element(subject, point, w, r.d, [(i, j, j + 1)], r.v, where, scr.sigma, atol, rtol, None, 0)
+        finally:
+            subject.load(x)
+    k, where = scr.flag
+    r = scr.rounds[k]
+    point, w, g0, G = (x, r.w, r.g0, r.G) if where == "x" else (r.p1, r.w1, r.g1, r.G1)
+    point64 = [p.astype(np.float64) for p in point]
+    everything = _everything(subject)
+    n = _size(everything)
+    budget = max_probes if max_probes is not None else 4 * int(np.ceil(np.log2(max(n, 2)))) + 16
+    subject.load(point)
+    try:
+        top = (
+            r.base
+            if where == "x"
+            else probe(subject, point, point64, w, r.d, everything, r.v, g0, G, scr.sigma, atol, rtol)
+        )
+        stack, probes, leaves = [(everything, top)], 1, 0
+        while stack:
+            if probes >= budget or leaves >= _LEAVES:
+                return Finding("spread", where, probe=top, probes=probes)
+            block, _ = stack.pop()
+            if _size(block) == 1:
+                hit = _element(subject, point, w, r.d, block, r.v, where, scr.sigma, atol, rtol, top, probes, g0, G)
+                if hit is not None:
+                    return hit
+                leaves += 1
+                continue
+            halves = [
+                (h, probe(subject, point, point64, w, r.d, h, r.v, g0, G, scr.sigma, atol, rtol)) for h in _split(block)
+            ]
+            probes += 2
+            halves.sort(key=lambda hp: hp[1].z)
+            stack.extend([hp for hp in halves if hp[1].bad] or halves[-1:])  # the worse half is popped first
+        return None
+    finally:
+        subject.load(x)
+
+
+def _element(subject, point, w, d, block, v, where, sigma, atol, rtol, top, probes, g0=None, G=None):
+    """Confirm one element with its own probe, then find its raw derivative d y[o] / d x[k]; None when it agrees."""
+    ((i, j, _),) = block
+    point64 = [p.astype(np.float64) for p in point]
+    if g0 is None:
+        y = subject.outputs()
+        g0, G = float(v @ y), float(np.abs(v * y).sum())
+    p = probe(subject, point, point64, w, d, block, v, g0, G, sigma, atol, rtol, keep=True)
+    if not p.bad and np.isfinite(w[i][j]):
+        return None
+    s1 = float(p.shifts[1][0] - p.shifts[-1][0])
+    s2 = float(p.shifts[2][0] - p.shifts[-2][0])
+    with np.errstate(all="ignore"):
+        col = (4 * (p.outs[1] - p.outs[-1]) / s1 - (p.outs[2] - p.outs[-2]) / s2) / 3  # d y / d x[k], Richardson
+    o = _worst_output(subject, i, j, v, col, float(w[i][j]))
+    e = np.zeros_like(v)
+    e[o] = 1.0
+    raw = float(subject.grads(e)[i][j])
+    p.outs, p.shifts = {}, {}
+    return Finding("element", where, i, j, float(w[i][j]), float(v @ col), o, raw, float(col[o]), top, probes + 1)
+
+
+def _worst_output(subject, i, j, v, col, whole):
+    """The output o whose raw derivative d y[o] / d x[k] disagrees most: halve the cotangent, one backward each."""
+    lo, hi = 0, v.size
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        va = np.zeros_like(v)
+        va[lo:mid] = v[lo:mid]
+        a = float(subject.grads(va)[i][j])
+        b = whole - a
+        with np.errstate(invalid="ignore"):
+            ea = abs(a - float(va[lo:mid] @ col[lo:mid]))
+            eb = abs(b - float(v[mid:hi] @ col[mid:hi]))
+        ea = np.inf if not np.isfinite(ea) else ea
+        eb = np.inf if not np.isfinite(eb) else eb
+        if ea >= eb:
+            hi, whole = mid, a
+        else:
+            lo, whole = mid, b
+    return lo
