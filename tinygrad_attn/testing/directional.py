@@ -25,8 +25,9 @@ A round also runs backward at x + D_1 (one of the points the differences visit) 
 with (g(2) - g(0))/2 there: a backward that is right at x only is seen as well.
 
 When a round disagrees, `locate` restricts the direction to half of the coordinates (first by
-input, then by halves of an input's elements), measures both halves the same way and follows the
-worse one: about 2 log2(n) probes of four forwards each end at one element, which is then
+input, then by halves of an input's elements) and measures that half the same way: it follows the
+half if it disagrees, else the other one. About log2(n) probes of four forwards end at one
+element, which is then
 reported with its raw derivative d y[o] / d x[k] (the output o found the same way over the
 outputs, one backward per halving). See docs/checking.md for what this guarantees.
 """
@@ -39,7 +40,8 @@ import numpy as np
 
 SAFETY = 16.0  # tolerance = SAFETY x (measured truncation + measured round-off + round-off floor)
 KAPPA = 8.0  # round-off floor: KAPPA machine epsilons of the sums the check forms
-NOISY = 0.1  # the differences are useless when their own error exceeds this fraction of the derivative
+NOISY = 0.1  # the differences are useless when their own error (measured + floor) exceeds this fraction of
+# the derivative's size: the largest of sum |w_k d_k|, |<w, d>| and the dtype's atol times sum |d_k|
 _E_NOISE = 0.95  # sd of E in units of the sd of g's round-off (coefficients 2/3, -2/3, -1/12, 1/12)
 _SHIFTS = (1, -1, 2, -2)
 _LEAVES = 4  # elements confirmed within tolerance before the search gives up
@@ -180,33 +182,42 @@ def _tau(truncation, noise, sigma, floor):
 
 
 def probe(subject, point, point64, w, d, block, v, g0, G, sigma, atol=0.0, rtol=0.0, keep=False):
-    """Measure E along d restricted to block [(target, lo, hi), ...] at `point` (loaded before, and after)."""
+    """Measure E along d restricted to block [(target, lo, hi), ...] at `point` (loaded before, and after).
+
+    keep: also return the flat outputs at each t (`outs`) and the displacements per block segment
+    (`shifts`); True for every t, or a tuple of the t to keep.
+    """
     targets = subject.targets
     g, A, outs, shifts = {}, {}, {}, {}
     scale = slack = 0.0
     for i, lo, hi in block:
         wi, di = w[i][lo:hi], d[i][lo:hi]
-        scale += float(np.abs(wi * di).sum())
-        slack += _slack(wi, di, atol, rtol)
-    for t in _SHIFTS:
-        a = 0.0
-        for i, lo, hi in block:
-            flat = targets[i].flat
-            flat[lo:hi] = point64[i][lo:hi] + t * d[i][lo:hi]
-            moved = flat[lo:hi].astype(np.float64) - point64[i][lo:hi]
-            a += float(w[i][lo:hi] @ moved)
-            if keep:
-                shifts.setdefault(t, []).append(moved)
-        try:
-            y = subject.outputs()
-        finally:
+        scale += float(np.abs(wi) @ np.abs(di))
+        if atol or rtol:
+            slack += _slack(wi, di, atol, rtol)
+    buffers = {i: np.empty(hi - lo) for i, lo, hi in block}  # reused by the shifts not kept: no fresh pages
+    try:
+        for t in _SHIFTS:  # the point is put back once, after the four evaluations
+            a, kept = 0.0, keep is True or (bool(keep) and t in keep)
             for i, lo, hi in block:
-                targets[i].flat[lo:hi] = point[i][lo:hi]
-        g[t], A[t] = float(v @ y), a
-        G = max(G, float(np.abs(v * y).sum()))  # round-off scales with the values at every point visited
-        if keep:
-            outs[t] = y
-    shifts = {t: np.concatenate(m) for t, m in shifts.items()}
+                flat, p64 = targets[i].flat, point64[i][lo:hi]
+                moved = np.multiply(d[i][lo:hi], t, out=None if kept else buffers[i])
+                moved += p64
+                flat[lo:hi] = moved  # x + t d, rounded to the target's dtype
+                if flat.dtype != np.float64:
+                    moved[...] = flat[lo:hi]
+                moved -= p64  # the displacement actually taken
+                a += float(w[i][lo:hi] @ moved)
+                if kept:
+                    shifts.setdefault(t, []).append(moved)
+            y = subject.outputs()
+            g[t], A[t] = float(v @ y), a
+            G = max(G, float(np.abs(v) @ np.abs(y)))  # round-off scales with the values at every point visited
+            if kept:
+                outs[t] = y
+    finally:
+        for i, lo, hi in block:
+            targets[i].flat[lo:hi] = point[i][lo:hi]
     d1 = (g[1] - g[-1]) / 2 - (A[1] - A[-1]) / 2
     d2 = (g[2] - g[-2]) / 4 - (A[2] - A[-2]) / 4
     r = {t: g[t] - g0 - A[t] for t in _SHIFTS}
@@ -237,10 +248,10 @@ def screen(subject, directions=4, seed=0, atol=0.0, rtol=0.0):
     rounds = []
     for _ in range(directions):
         v = _rademacher(rng, y0.size)
-        d = [t.step * rng.standard_normal(t.size) for t in subject.targets]
+        d = [t.step * rng.standard_normal(t.size, dtype=np.float32) for t in subject.targets]
         w = subject.grads(v)
         g0, G = float(v @ y0), float(np.abs(v * y0).sum())
-        base = probe(subject, x, x64, w, d, _everything(subject), v, g0, G, 0.0, atol, rtol, keep=True)
+        base = probe(subject, x, x64, w, d, _everything(subject), v, g0, G, 0.0, atol, rtol, keep=(1, 2))
         r = Round(v, d, w, g0, G, base)
         _shifted(subject, r, x, x64, atol, rtol)
         base.outs, base.shifts = {}, {}
@@ -256,7 +267,7 @@ def screen(subject, directions=4, seed=0, atol=0.0, rtol=0.0):
     for k, r in enumerate(rounds):
         b = r.base
         b.tau = _tau(b.truncation, b.noise, sigma, b.floor)
-        measured = b.truncation + _E_NOISE * max(sigma, b.noise)
+        measured = b.truncation + _E_NOISE * max(sigma, b.noise) + b.floor
         reference = max(b.scale, abs(b.numeric), subject.atol * sum(float(np.abs(di).sum()) for di in r.d))
         if measured > NOISY * reference:
             out.noisy = r
@@ -272,25 +283,27 @@ def screen(subject, directions=4, seed=0, atol=0.0, rtol=0.0):
 
 
 def _shifted(subject, r, x, x64, atol, rtol):
-    """Backward at x + D_1 against (g(2) - g(0))/2, from the outputs the base probe kept."""
+    """Backward at x + D_1 against (g(2) - g(0))/2, from the outputs and displacements the base probe kept."""
     y1, y2, moved2 = r.base.outs[1], r.base.outs[2], r.base.shifts[2]
+    r.p1 = [(xi + di).astype(t.array.dtype) for t, di, xi in zip(subject.targets, r.d, x64)]
+    subject.load(r.p1)
     try:
-        for t, di, xi in zip(subject.targets, r.d, x64):
-            t.flat[...] = xi + di
-        r.p1 = subject.point()
         r.w1 = subject.grads(r.v)
     finally:
         subject.load(x)
-    w1 = np.concatenate(r.w1)
-    a2 = float(w1 @ moved2)
-    r.g1, r.G1 = float(r.v @ y1), float(np.abs(r.v * y1).sum())
+    a2 = sum(float(wi @ m) for wi, m in zip(r.w1, moved2))
+    size = sum(float(np.abs(wi) @ np.abs(m)) for wi, m in zip(r.w1, moved2)) / 2
+    r.g1, r.G1 = float(r.v @ y1), float(np.abs(r.v) @ np.abs(y1))
     r.shifted = (float(r.v @ y2) - r.g0) / 2 - a2 / 2
-    r.shifted_floor = KAPPA * subject.eps * (max(r.G1, r.base.G) + float(np.abs(w1 * moved2).sum()) / 2)
-    r.shifted_slack = _slack(w1, moved2 / 2, atol, rtol)
+    r.shifted_floor = KAPPA * subject.eps * (max(r.G1, r.base.G) + size)
+    if atol or rtol:
+        r.shifted_slack = sum(_slack(wi, m / 2, atol, rtol) for wi, m in zip(r.w1, moved2))
 
 
 def _first_nonfinite(grads):
     for i, g in enumerate(grads or ()):
+        if np.isfinite(g.sum()):  # one pass; a sum that overflows is looked at element by element
+            continue
         bad = np.flatnonzero(~np.isfinite(g))
         if bad.size:
             return i, int(bad[0])
@@ -342,23 +355,29 @@ def locate(subject, scr, atol=0.0, rtol=0.0, max_probes=None):
             if where == "x"
             else probe(subject, point, point64, w, r.d, everything, r.v, g0, G, scr.sigma, atol, rtol)
         )
-        stack, probes, leaves = [(everything, top)], 1, 0
+        # one half is measured per level: if it disagrees the search goes into it (the other half waits,
+        # unmeasured); if not, the other half holds the disagreement and is entered without a measurement
+        stack, probes, leaves = [(everything, "bad")], 1, 0
         while stack:
             if probes >= budget or leaves >= _LEAVES:
                 return Finding("spread", where, probe=top, probes=probes)
-            block, _ = stack.pop()
+            block, status = stack.pop()
+            if status == "unmeasured":
+                probes += 1
+                if not probe(subject, point, point64, w, r.d, block, r.v, g0, G, scr.sigma, atol, rtol).bad:
+                    continue
             if _size(block) == 1:
                 hit = _element(subject, point, w, r.d, block, r.v, where, scr.sigma, atol, rtol, top, probes, g0, G)
                 if hit is not None:
                     return hit
                 leaves += 1
                 continue
-            halves = [
-                (h, probe(subject, point, point64, w, r.d, h, r.v, g0, G, scr.sigma, atol, rtol)) for h in _split(block)
-            ]
-            probes += 2
-            halves.sort(key=lambda hp: hp[1].z)
-            stack.extend([hp for hp in halves if hp[1].bad] or halves[-1:])  # the worse half is popped first
+            first, second = _split(block)
+            probes += 1
+            if probe(subject, point, point64, w, r.d, first, r.v, g0, G, scr.sigma, atol, rtol).bad:
+                stack += [(second, "unmeasured"), (first, "bad")]
+            else:
+                stack.append((second, "inferred"))
         return None
     finally:
         subject.load(x)
@@ -374,8 +393,8 @@ def _element(subject, point, w, d, block, v, where, sigma, atol, rtol, top, prob
     p = probe(subject, point, point64, w, d, block, v, g0, G, sigma, atol, rtol, keep=True)
     if not p.bad and np.isfinite(w[i][j]):
         return None
-    s1 = float(p.shifts[1][0] - p.shifts[-1][0])
-    s2 = float(p.shifts[2][0] - p.shifts[-2][0])
+    s1 = float(p.shifts[1][0][0] - p.shifts[-1][0][0])
+    s2 = float(p.shifts[2][0][0] - p.shifts[-2][0][0])
     with np.errstate(all="ignore"):
         col = (4 * (p.outs[1] - p.outs[-1]) / s1 - (p.outs[2] - p.outs[-2]) / s2) / 3  # d y / d x[k], Richardson
     o = _worst_output(subject, i, j, v, col, float(w[i][j]))

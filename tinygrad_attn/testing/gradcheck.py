@@ -33,6 +33,7 @@ _as_inputs, _flatten_outputs, _idx, _out_name, _project, _outputs_flat = (
 )  # fmt: skip
 
 DENSE_REPORT = 256  # float elements in all, at most: a failure is reported from the dense Jacobian (the worst entry)
+_NODE_DIRECTIONS = 2  # per node, when a failure looks for the wrong node (the function's own check found the error)
 
 __all__ = ["GradcheckError", "gradcheck"]
 
@@ -169,7 +170,7 @@ def report(fn, xs, ys, found, who, localize, render_path, note=None, order=1):
     __tracebackhide__ = True
     subject, scr = found["subject"], found["screen"]
     if scr.noisy is not None:
-        return GradcheckError(_noisy_text(who, scr.noisy, found["eps"], found["dtype"], subject), order=order)
+        return GradcheckError(noisy_text(who, scr.noisy, found["eps"], found["dtype"], subject), order=order)
     where = found["where"]
     original = subject.point()
     subject.load(found["point"])
@@ -239,16 +240,18 @@ def _where_note(where):
     return "" if where == "x" else " (at x + h d, next to the point given)"
 
 
-def _noisy_text(who, r, eps, dtype, subject):
+def noisy_text(who, r, eps, dtype, subject):
+    """The message of a check that cannot tell right from wrong: the differences' own error is too large."""
     b = r.base
     step = f"eps={eps:g}" if eps is not None else f"the automatic step for {np.dtype(dtype)}"
-    working = np.finfo(np.float64).eps if subject.eps <= np.finfo(np.float64).eps else subject.eps
-    kind = {np.finfo(np.float32).eps: "float32", np.finfo(np.float16).eps: "float16"}.get(working, "float64")
+    kinds = {float(np.finfo(t).eps): str(np.dtype(t)) for t in (np.float16, np.float32, np.float64)}
+    kind = kinds.get(subject.eps, f"machine epsilon {subject.eps:g}")
+    err = b.truncation + directional._E_NOISE * b.noise + b.floor
     return (
-        f"{who}: the central differences are too noisy to check anything ({kind} values, {step}): steps h and 2h"
-        f" disagree by {b.truncation:.3g} and the round-off of the values is {directional._E_NOISE * b.noise:.3g},"
-        f" more than {directional.NOISY:.0%} of the directional derivative ({b.scale:.3g}); use the dtype's own"
-        " step (eps=None) or compute in float64"
+        f"{who}: the central differences are too noisy to check anything ({kind} values, {step}): their own"
+        f" error along a random direction is {err:.3g} (steps h and 2h disagree by {b.truncation:.3g}, the"
+        f" round-off of the values is about {b.floor:.3g}), more than {directional.NOISY:.0%} of the directional"
+        f" derivative ({max(b.scale, abs(b.numeric)):.3g}); use the dtype's own step (eps=None) or compute in float64"
     )
 
 
@@ -273,7 +276,7 @@ def _localize(fn, xs, us):
     pairs = [(y, u) for y, u in zip(ys, us) if y.requires_grad]
     if not pairs:
         return None, (leaves, ys)
-    report_ = check_graph(*[y for y, _ in pairs], grads=[u for _, u in pairs])
+    report_ = check_graph(*[y for y, _ in pairs], grads=[u for _, u in pairs], directions=_NODE_DIRECTIONS)
     return report_.first_failure, (leaves, ys)
 
 
