@@ -16,8 +16,8 @@ displacements actually taken (x + t d rounded to the input's dtype, minus x), so
 Both deltas carry the same gradient error <e, d>; their difference does not, and measures the
 truncation (3 c h^2) and round-off of the differences themselves. The round-off of g is also
 measured by the fourth difference of g over the five points -2..2 (pooled over the rounds), and
-bounded from below by KAPPA machine epsilons of sum |v_i y_i| (the largest over the points
-visited) + sum |w_k d_k|. The tolerance of a
+bounded from below by KAPPA machine epsilons of `resolution(y)` (the largest over the points
+visited: sqrt(sum max(1, |y_i|)^2), how round-off adds up under random signs) + sum |w_k d_k|. The tolerance of a
 probe is SAFETY times their sum: it comes from the function's own values along d, and has no
 factor that grows with the number of elements.
 
@@ -72,6 +72,9 @@ class Subject:
     """
 
     def __init__(self, targets, evaluate, vjp, eps, atol):
+        for t in targets:  # reshape(-1) of any other layout is a copy: the function would never see a step
+            if not t.array.flags.c_contiguous:
+                raise ValueError(f"directional check: {t.label} is not C-contiguous")
         self.targets, self.evaluate, self.vjp, self.eps = targets, evaluate, vjp, float(eps)
         self.atol = float(atol)  # the working dtype's per-element tolerance: what "too noisy" is measured against
         self.evaluations = 0
@@ -107,7 +110,7 @@ class Probe:
     floor: float
     scale: float  # sum |w_k d_k| over the block
     slack: float = 0.0  # the user's atol/rtol, summed over the block's terms
-    G: float = 0.0  # the largest sum |v_i y_i| over the points visited
+    G: float = 0.0  # the largest `resolution` of the outputs over the points visited
     outs: dict = field(default_factory=dict, repr=False)  # flat outputs at t = +-1, +-2 (leaves only)
     shifts: dict = field(default_factory=dict, repr=False)  # actual displacement of the one element (leaves only)
 
@@ -130,7 +133,7 @@ class Round:
     d: list  # H u, per target
     w: list  # backward at x
     g0: float
-    G: float  # sum |v_i y_i(x)|
+    G: float  # resolution(y(x))
     base: Probe
     p1: list | None = None  # the point x + D_1 (values in the targets' dtypes)
     w1: list | None = None  # backward there
@@ -212,7 +215,7 @@ def probe(subject, point, point64, w, d, block, v, g0, G, sigma, atol=0.0, rtol=
                     shifts.setdefault(t, []).append(moved)
             y = subject.outputs()
             g[t], A[t] = float(v @ y), a
-            G = max(G, float(np.abs(v) @ np.abs(y)))  # round-off scales with the values at every point visited
+            G = max(G, resolution(y))  # round-off scales with the values at every point visited
             if kept:
                 outs[t] = y
     finally:
@@ -229,6 +232,17 @@ def probe(subject, point, point64, w, d, block, v, g0, G, sigma, atol=0.0, rtol=
     E = (4 * d1 - d2) / 3
     tau = _tau(truncation, noise, sigma, floor)
     return Probe(E, tau, numeric, analytic, truncation, noise, floor, scale, slack, G, outs, shifts)
+
+
+def resolution(y):
+    """sqrt(sum_i max(1, |y_i|)^2): with random signs v, the round-off of <v, y> is a few eps times this.
+
+    Each output is taken to be resolved to eps max(1, |y_i|) (as inputs are stepped by h max(1, |x|)):
+    an output computed through values of order 1 (log(1 + tiny)) is no more exact than that. With
+    independent random signs the errors add in quadrature (Hoeffding: beyond KAPPA times this
+    with probability below 2 exp(-KAPPA^2 / 2)).
+    """
+    return float(np.sqrt(np.square(np.maximum(np.abs(y), 1.0)).sum()))
 
 
 def _rademacher(rng, n):
@@ -250,7 +264,7 @@ def screen(subject, directions=4, seed=0, atol=0.0, rtol=0.0):
         v = _rademacher(rng, y0.size)
         d = [t.step * rng.standard_normal(t.size, dtype=np.float32) for t in subject.targets]
         w = subject.grads(v)
-        g0, G = float(v @ y0), float(np.abs(v * y0).sum())
+        g0, G = float(v @ y0), resolution(y0)
         base = probe(subject, x, x64, w, d, _everything(subject), v, g0, G, 0.0, atol, rtol, keep=(1, 2))
         r = Round(v, d, w, g0, G, base)
         _shifted(subject, r, x, x64, atol, rtol)
@@ -293,7 +307,7 @@ def _shifted(subject, r, x, x64, atol, rtol):
         subject.load(x)
     a2 = sum(float(wi @ m) for wi, m in zip(r.w1, moved2))
     size = sum(float(np.abs(wi) @ np.abs(m)) for wi, m in zip(r.w1, moved2)) / 2
-    r.g1, r.G1 = float(r.v @ y1), float(np.abs(r.v) @ np.abs(y1))
+    r.g1, r.G1 = float(r.v @ y1), resolution(y1)
     r.shifted = (float(r.v @ y2) - r.g0) / 2 - a2 / 2
     r.shifted_floor = KAPPA * subject.eps * (max(r.G1, r.base.G) + size)
     if atol or rtol:
@@ -327,7 +341,7 @@ def _size(block):
 
 
 def locate(subject, scr, atol=0.0, rtol=0.0, max_probes=None):
-    """Search the screen's flagged round for one wrong element; a Finding, or None when every lead agrees.
+    """Search the screen's flagged round for one wrong element: a Finding of kind 'element', else 'spread'.
 
     The point the search runs at is loaded, and the original values are put back afterwards.
     """
@@ -378,7 +392,7 @@ def locate(subject, scr, atol=0.0, rtol=0.0, max_probes=None):
                 stack += [(second, "unmeasured"), (first, "bad")]
             else:
                 stack.append((second, "inferred"))
-        return None
+        return Finding("spread", where, probe=top, probes=probes)  # a real disagreement that no one element explains
     finally:
         subject.load(x)
 
@@ -389,7 +403,7 @@ def _element(subject, point, w, d, block, v, where, sigma, atol, rtol, top, prob
     point64 = [p.astype(np.float64) for p in point]
     if g0 is None:
         y = subject.outputs()
-        g0, G = float(v @ y), float(np.abs(v * y).sum())
+        g0, G = float(v @ y), resolution(y)
     p = probe(subject, point, point64, w, d, block, v, g0, G, sigma, atol, rtol, keep=True)
     if not p.bad and np.isfinite(w[i][j]):
         return None

@@ -113,8 +113,6 @@ def check(fn, xs, ys, *, eps, atol, rtol, seed, dtype, directions, strict=True):
             found.update(dense=failure, where=where, point=point)
             return found
     finding = directional.locate(subject, scr, *slack)
-    if finding is None:
-        return None
     found.update(finding=finding, where=finding.where, point=point)
     return found
 
@@ -207,9 +205,9 @@ def _fast_error(fn, xs, ys, found, who, localize, render_path, note, order):
     info = dict(where=f.where, order=order, tolerance=None if top is None else top.tau + top.slack)
     if f.kind == "spread":
         msg = (
-            f"{who}: {along}{_where_note(f.where)}, but the search gave up after {f.probes} probes without one"
-            " element wrong on its own: the error is spread over many elements. Pass atol/rtol to accept"
-            " errors that small, or full=True to compare every element"
+            f"{who}: {along}{_where_note(f.where)}, but halving the coordinates ({f.probes} probes) did not end at"
+            " one element wrong on its own: the error is spread over many elements, each too small to see alone."
+            " Pass atol/rtol to accept errors that small, or full=True to compare every element"
         )
         if note:
             msg += "\n  " + note
