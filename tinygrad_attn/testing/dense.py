@@ -40,11 +40,13 @@ def dense_check(fn, xs, ys, us, eps, atol, rtol):
         loss = project(fn, xs, us)
     if loss.requires_grad:
         loss.backward()
+    # read every gradient now: evaluating fn again may reset them (vjp_check's order 2 runs a backward inside)
+    grads = [None if x.grad is None else np.array(x.grad.data, dtype=np.float64) for x in xs]
     u = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in us])
     for i, x in enumerate(xs):
         if not x.requires_grad:
             continue
-        analytic = x.grad.data.astype(np.float64) if x.grad is not None else np.zeros(x.shape)
+        analytic = grads[i] if grads[i] is not None else np.zeros(x.shape)
         full = u.size * x.size <= JACOBIAN_LIMIT
         f = (lambda a: outputs_flat(fn, xs)) if full else (lambda a: u @ outputs_flat(fn, xs))
         jn = numeric_jacobian(f, x.data, eps)

@@ -6,29 +6,29 @@ w = J^T v; for a direction d = H u (u Gaussian, H the per-element step) central 
 g(t) = <v, f(x + t d)> give the directional derivative g'(0) = <w, d>. The difference between the
 two, E, is the error of backward projected on d, plus the error of the finite differences.
 
-The finite differences use t = +-1 and +-2 (four forwards), and the analytic side uses the
+The finite differences use t = +-1, +-2 and +-4 (six forwards), and the analytic side uses the
 displacements actually taken (x + t d rounded to the input's dtype, minus x), so
 
-    delta_1 = (g(1) - g(-1))/2 - <w, (D_1 - D_-1)/2>      (D_t the displacement at t)
-    delta_2 = (g(2) - g(-2))/4 - <w, (D_2 - D_-2)/4>
+    delta_t = (g(t) - g(-t))/2t - <w, (D_t - D_-t)/2t>     (D_t the displacement at t)
     E       = (4 delta_1 - delta_2) / 3                     (Richardson: the h^2 truncation cancels)
 
-Both deltas carry the same gradient error <e, d>; their difference does not, and measures the
-truncation (3 c h^2) and round-off of the differences themselves. The round-off of g is also
+Every delta carries the same gradient error <e, d>; their differences do not. delta_1 - delta_2
+measures the h^2 truncation of a plain central difference (3 c h^2), and E - (4 delta_2 -
+delta_4)/3 = 15 times the h^4 error left in E (`remainder`). The round-off of g is
 measured by the fourth difference of g over the five points -2..2 (pooled over the rounds), and
 bounded from below by KAPPA machine epsilons of `resolution(y)` (the largest over the points
-visited: sqrt(sum max(1, |y_i|)^2), how round-off adds up under random signs) + sum |w_k d_k|. The tolerance of a
-probe is SAFETY times their sum: it comes from the function's own values along d, and has no
-factor that grows with the number of elements.
+visited: sqrt(sum max(1, |y_i|)^2), how round-off adds up under random signs) + sum |w_k d_k|.
+The tolerance of E is SAFETY times remainder + round-off + floor: it comes from the function's
+own values along d, and has no factor that grows with the number of elements.
 
 A round also runs backward at x + D_1 (one of the points the differences visit) and compares it
-with (g(2) - g(0))/2 there: a backward that is right at x only is seen as well.
+with (g(2) - g(0))/2 there, a plain central difference (its tolerance counts the h^2 truncation):
+a backward that is right at x only is seen as well.
 
 When a round disagrees, `locate` restricts the direction to half of the coordinates (first by
 input, then by halves of an input's elements) and measures that half the same way: it follows the
-half if it disagrees, else the other one. About log2(n) probes of four forwards end at one
-element, which is then
-reported with its raw derivative d y[o] / d x[k] (the output o found the same way over the
+half if it disagrees, else the other one. About log2(n) probes (six forwards each) end at one
+element, which is then reported with its raw derivative d y[o] / d x[k] (the output o found the same way over the
 outputs, one backward per halving). See docs/checking.md for what this guarantees.
 """
 
@@ -43,7 +43,7 @@ KAPPA = 8.0  # round-off floor: KAPPA machine epsilons of the sums the check for
 NOISY = 0.1  # the differences are useless when their own error (measured + floor) exceeds this fraction of
 # the derivative's size: the largest of sum |w_k d_k|, |<w, d>| and the dtype's atol times sum |d_k|
 _E_NOISE = 0.95  # sd of E in units of the sd of g's round-off (coefficients 2/3, -2/3, -1/12, 1/12)
-_SHIFTS = (1, -1, 2, -2)
+_SHIFTS = (1, -1, 2, -2, 4, -4)
 _LEAVES = 4  # elements confirmed within tolerance before the search gives up
 
 
@@ -105,7 +105,7 @@ class Probe:
     tau: float  # its tolerance
     numeric: float  # Richardson-extrapolated directional derivative by central differences
     analytic: float  # <w, d> over the block
-    truncation: float  # |delta_1 - delta_2|
+    truncation: float  # |delta_1 - delta_2|: the h^2 error of a plain central difference
     noise: float  # fourth difference of g / sqrt(70): a sample of g's round-off
     floor: float
     scale: float  # sum |w_k d_k| over the block
@@ -113,6 +113,7 @@ class Probe:
     G: float = 0.0  # the largest `resolution` of the outputs over the points visited
     outs: dict = field(default_factory=dict, repr=False)  # flat outputs at t = +-1, +-2 (leaves only)
     shifts: dict = field(default_factory=dict, repr=False)  # actual displacement of the one element (leaves only)
+    remainder: float = 0.0  # |E(h, 2h) - E(2h, 4h)| / 15: the h^4 error left in E
 
     @property
     def z(self):
@@ -142,6 +143,7 @@ class Round:
     shifted: float = 0.0  # (g(2) - g(0))/2 - <w1, D_2>/2
     shifted_floor: float = 0.0
     shifted_slack: float = 0.0
+    shifted_tau: float = 0.0  # its tolerance: a plain central difference there, so the h^2 truncation counts
 
 
 @dataclass
@@ -200,7 +202,7 @@ def probe(subject, point, point64, w, d, block, v, g0, G, sigma, atol=0.0, rtol=
             slack += _slack(wi, di, atol, rtol)
     buffers = {i: np.empty(hi - lo) for i, lo, hi in block}  # reused by the shifts not kept: no fresh pages
     try:
-        for t in _SHIFTS:  # the point is put back once, after the four evaluations
+        for t in _SHIFTS:  # the point is put back once, after the six evaluations
             a, kept = 0.0, keep is True or (bool(keep) and t in keep)
             for i, lo, hi in block:
                 flat, p64 = targets[i].flat, point64[i][lo:hi]
@@ -223,6 +225,7 @@ def probe(subject, point, point64, w, d, block, v, g0, G, sigma, atol=0.0, rtol=
             targets[i].flat[lo:hi] = point[i][lo:hi]
     d1 = (g[1] - g[-1]) / 2 - (A[1] - A[-1]) / 2
     d2 = (g[2] - g[-2]) / 4 - (A[2] - A[-2]) / 4
+    d4 = (g[4] - g[-4]) / 8 - (A[4] - A[-4]) / 8
     r = {t: g[t] - g0 - A[t] for t in _SHIFTS}
     noise = abs(r[2] - 4 * r[1] - 4 * r[-1] + r[-2]) / np.sqrt(70.0)
     floor = KAPPA * subject.eps * (G + scale)
@@ -230,8 +233,9 @@ def probe(subject, point, point64, w, d, block, v, g0, G, sigma, atol=0.0, rtol=
     analytic = (4 * (A[1] - A[-1]) / 2 - (A[2] - A[-2]) / 4) / 3  # <w, d> with the displacements taken
     numeric = (4 * (g[1] - g[-1]) / 2 - (g[2] - g[-2]) / 4) / 3
     E = (4 * d1 - d2) / 3
-    tau = _tau(truncation, noise, sigma, floor)
-    return Probe(E, tau, numeric, analytic, truncation, noise, floor, scale, slack, G, outs, shifts)
+    remainder = abs(E - (4 * d2 - d4) / 3) / 15  # E(2h, 4h) has 16 times E's h^4 error; <e, d> cancels
+    tau = _tau(remainder, noise, sigma, floor)
+    return Probe(E, tau, numeric, analytic, truncation, noise, floor, scale, slack, G, outs, shifts, remainder)
 
 
 def resolution(y):
@@ -280,7 +284,7 @@ def screen(subject, directions=4, seed=0, atol=0.0, rtol=0.0):
                 return out
     for k, r in enumerate(rounds):
         b = r.base
-        b.tau = _tau(b.truncation, b.noise, sigma, b.floor)
+        b.tau = _tau(b.remainder, b.noise, sigma, b.floor)
         measured = b.truncation + _E_NOISE * max(sigma, b.noise) + b.floor
         reference = max(b.scale, abs(b.numeric), subject.atol * sum(float(np.abs(di).sum()) for di in r.d))
         if measured > NOISY * reference:
@@ -289,8 +293,11 @@ def screen(subject, directions=4, seed=0, atol=0.0, rtol=0.0):
         if b.bad:
             out.flag = (k, "x")
             return out
+    for r in rounds:
+        b = r.base
+        r.shifted_tau = _tau(b.truncation, b.noise, sigma, b.floor) + SAFETY * r.shifted_floor + r.shifted_slack
     for k, r in enumerate(rounds):  # only when backward agrees at x along every direction
-        if not abs(r.shifted) <= r.base.tau + SAFETY * r.shifted_floor + r.shifted_slack:
+        if not abs(r.shifted) <= r.shifted_tau:
             out.flag = (k, "x + h d")
             return out
     return out

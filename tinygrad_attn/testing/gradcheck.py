@@ -32,10 +32,11 @@ _as_inputs, _flatten_outputs, _idx, _out_name, _project, _outputs_flat = (
     as_inputs, flatten_outputs, idx, out_name, project, outputs_flat
 )  # fmt: skip
 
+DENSE_UP_TO = 32  # float elements in all, at most: the dense check (2n forwards) costs less than the directions
 DENSE_REPORT = 256  # float elements in all, at most: a failure is reported from the dense Jacobian (the worst entry)
 _NODE_DIRECTIONS = 2  # per node, when a failure looks for the wrong node (the function's own check found the error)
 
-__all__ = ["GradcheckError", "gradcheck"]
+__all__ = ["DENSE_UP_TO", "GradcheckError", "gradcheck"]
 
 
 def gradcheck(
@@ -50,6 +51,7 @@ def gradcheck(
     render_on_failure=None,
     full=False,
     directions=4,
+    dense_up_to=DENSE_UP_TO,
 ):
     """Compare backward of `fn(*inputs)` with central differences; raise GradcheckError or return True.
 
@@ -61,13 +63,15 @@ def gradcheck(
     differences of <v, fn> along d, at x and at x + h d. The tolerance is measured from fn's own
     values (truncation and round-off of the differences), not loosened with the input size; atol
     and rtol, when given, add the per-element slack atol + rtol |g_k| summed over the direction.
-    A disagreement is searched down to one element by halving the coordinates (about 2 log2(n)
-    probes of four forwards). Guarantee: an element k whose gradient (of <v, fn>) is off by e_k
-    is missed by one round with probability at most 0.8 tau / (|e_k| h_k), tau the tolerance
+    A disagreement is searched down to one element by halving the coordinates (about log2(n)
+    probes of six forwards). Guarantee: an element k whose gradient (of <v, fn>) is off by e_k
+    is missed by one round with probability at most 1.6 tau / (|e_k| h_k), tau the tolerance
     (`GradcheckError.tolerance`); see docs/checking.md.
 
-    full=True: every element by its own central difference (two forwards each), compared with
-    atol + rtol |numeric| (the dtype's `numeric.tolerances_for` by default).
+    full=True, and inputs of at most `dense_up_to` float elements in all (32; there it costs less):
+    every element by its own central difference (two forwards each), compared with atol + rtol
+    |numeric| (the dtype's `numeric.tolerances_for` by default). dense_up_to=0: random directions
+    whatever the size.
 
     The error names the input, the element, the raw derivative d out[o] / d x[k] both ways, and
     (localize=True) the first node whose own backward is wrong and the line that created it;
@@ -77,8 +81,8 @@ def gradcheck(
     xs = as_inputs(inputs, dtype)
     with no_grad():
         ys = flatten_outputs(fn(*xs))
-    if full:
-        failure = _dense(fn, xs, ys, eps, atol, rtol, dtype, seed)
+    if full or dense(xs, dense_up_to):
+        failure = _dense(fn, xs, ys, eps, atol, rtol, dtype, seed, strict=True)
         if failure is None:
             return True
         raise _dense_error(fn, xs, ys, failure, "gradcheck", None, localize, render_on_failure)
@@ -146,10 +150,19 @@ def _projections(ys, seed):
     return [rng.standard_normal(y.shape) for y in ys]
 
 
-def _dense(fn, xs, ys, eps, atol, rtol, dtype, seed):
+def dense(xs, dense_up_to):
+    """Whether inputs this small get the dense check (it costs less than the directions there)."""
+    return sum(x.size for x in xs if x.requires_grad) <= dense_up_to
+
+
+def _dense(fn, xs, ys, eps, atol, rtol, dtype, seed, strict=False):
     dflt_atol, dflt_rtol = tolerances_for(dtype)
     atol = dflt_atol if atol is None else atol
     rtol = dflt_rtol if rtol is None else rtol
+    if strict:
+        with enable_grad():
+            if not any(y.requires_grad for y in flatten_outputs(fn(*xs))):
+                raise GradcheckError("gradcheck: fn's output does not depend on any input that requires grad")
     failure = dense_check(fn, xs, ys, _projections(ys, seed), eps, atol, rtol)
     if failure is not None:
         failure.info["us"] = _projections(ys, seed)

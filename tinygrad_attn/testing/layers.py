@@ -15,7 +15,7 @@ import numpy as np
 from . import directional
 from .calls import idx, out_name, split_cotangent
 from .error import GradcheckError
-from .gradcheck import DENSE_REPORT, noisy_text
+from .gradcheck import DENSE_REPORT, DENSE_UP_TO, noisy_text
 from .layer_names import input_names, param_names
 from .numeric import numeric_jacobian, steps, tolerances_for, worst
 
@@ -105,23 +105,26 @@ class _Checked:
         return [a.astype(o.dtype) for a, o in zip(split_cotangent(v, self.outs), self.outs)]
 
 
-def check_layer(layer, *inputs, seed=0, eps=None, atol=None, rtol=None, name=None, full=False, directions=4):
+def check_layer(
+    layer, *inputs, seed=0, eps=None, atol=None, rtol=None, name=None, full=False, directions=4, dense_up_to=DENSE_UP_TO
+):
     """Check a book-style layer's backward (input gradients and `grads`) against central differences.
 
     inputs: arrays for `forward` (integer arrays are constants, e.g. token ids). The step and the
     tolerances follow the dtype of what forward returns. full=False (default): random directions,
     cost independent of the number of parameters, as in `gradcheck` (atol/rtol, when given, add
-    per-element slack); full=True: every element by its own central difference, compared with
-    atol + rtol |numeric|. Returns True or raises GradcheckError naming `input i` or `params[i]`,
-    the gradient's element in the layer's own names (`dW[7, 9]`, also `.gradient`) and the raw
-    derivative d out[j] / d W[7, 9] both ways.
+    per-element slack); full=True, and at most `dense_up_to` float elements in all (inputs and
+    params): every element by its own central difference, compared with atol + rtol |numeric|.
+    Returns True or raises GradcheckError naming `input i` or `params[i]`, the gradient's element
+    in the layer's own names (`dW[7, 9]`, also `.gradient`) and the raw derivative d out[j] / d W[7, 9]
+    both ways.
     """
     __tracebackhide__ = True
     who = f"check_layer: {name or type(layer).__name__}"
     forward = layer.f if isinstance(layer, _Pair) else layer.forward
     c = _Checked(layer, inputs, who, forward)
     dflt_atol, dflt_rtol = tolerances_for(c.dtype)
-    if full:
+    if full or sum(a.size for _, a, _ in c.checked) <= dense_up_to:
         _dense(c, seed, eps, dflt_atol if atol is None else atol, dflt_rtol if rtol is None else rtol)
         return True
     subject = _subject(c, eps)
@@ -305,7 +308,9 @@ class _Pair:
         return self.b(*douts, self.cache) if self.cached else self.b(*douts, *self.xs)
 
 
-def check_vjp(forward, backward, *inputs, cache=True, seed=0, eps=None, atol=None, rtol=None, full=False):
+def check_vjp(
+    forward, backward, *inputs, cache=True, seed=0, eps=None, atol=None, rtol=None, full=False, dense_up_to=DENSE_UP_TO
+):
     """Check a CS231n-style pair: forward(*xs) -> (out, cache), backward(dout, cache) -> dxs.
 
     With cache=False: forward(*xs) -> out and backward(dout, *xs) -> dxs. Returns True or raises
@@ -314,4 +319,6 @@ def check_vjp(forward, backward, *inputs, cache=True, seed=0, eps=None, atol=Non
     __tracebackhide__ = True
     name = getattr(forward, "__name__", "forward")
     pair = _Pair(forward, backward, cache)
-    return check_layer(pair, *inputs, seed=seed, eps=eps, atol=atol, rtol=rtol, name=name, full=full)
+    return check_layer(
+        pair, *inputs, seed=seed, eps=eps, atol=atol, rtol=rtol, name=name, full=full, dense_up_to=dense_up_to
+    )

@@ -9,15 +9,18 @@ from ..record import record_backward
 from ..tensor import Tensor
 from .calls import as_inputs, flatten_outputs, project
 from .error import GradcheckError
-from .gradcheck import _dense, _dense_error, check, report
+from .gradcheck import DENSE_UP_TO, _dense, _dense_error, check, dense, report
 
 
-def vjp_check(fn, *inputs, order=2, eps=None, atol=None, rtol=None, seed=0, full=False, directions=4, _level=1):
+def vjp_check(
+    fn, *inputs, order=2, eps=None, atol=None, rtol=None, seed=0, full=False, directions=4, dense_up_to=DENSE_UP_TO,
+    _level=1,
+):  # fmt: skip
     """Check backward (order 1) and the backward of a create_graph backward (order 2, 3, ...) of fn at inputs.
 
     Order 1 is `gradcheck(fn, *inputs)`; order k + 1 checks x -> J(x)^T u (u a fixed random cotangent)
-    the same way, so second derivatives are checked too. full, directions, eps, atol, rtol as in
-    `gradcheck` (float64). Returns True or raises GradcheckError whose `.order` is the order that failed.
+    the same way, so second derivatives are checked too. full, directions, dense_up_to, eps, atol,
+    rtol as in `gradcheck` (float64). Returns True or raises GradcheckError whose `.order` is the order that failed.
     """
     __tracebackhide__ = True
     if order < 1:
@@ -28,7 +31,7 @@ def vjp_check(fn, *inputs, order=2, eps=None, atol=None, rtol=None, seed=0, full
     what = "backward" if _level == 1 else f"the derivative of order {_level} (backward of a create_graph backward)"
     who = f"vjp_check (order {_level}): {what}"
     note = _dropped_note(fn) if _level > 1 else None
-    if full:
+    if full or dense(xs, dense_up_to):
         failure = _dense(fn, xs, ys, eps, atol, rtol, np.float64, seed)
         if failure is not None:
             raise _dense_error(fn, xs, ys, failure, who, None, _level == 1, None, _dropped_note(fn), _level)
@@ -42,7 +45,7 @@ def vjp_check(fn, *inputs, order=2, eps=None, atol=None, rtol=None, seed=0, full
         us = [rng.standard_normal(y.shape) for y in ys]
         diff_idx = [i for i, x in enumerate(xs) if x.requires_grad]
         vjp_check(_GradOf(fn, us, diff_idx), *xs, order=order - 1, eps=eps, atol=atol, rtol=rtol, seed=seed + 1,
-                  full=full, directions=directions, _level=_level + 1)  # fmt: skip
+                  full=full, directions=directions, dense_up_to=dense_up_to, _level=_level + 1)  # fmt: skip
     return True
 
 
