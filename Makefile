@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-compare clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,12 @@ test: lint
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed
-	$(BIN)/python -m pip install --quiet torch==2.13.0 dezero autograd micrograd threadpoolctl
-	$(BIN)/python benchmarks/run.py --check
+	$(BIN)/python benchmarks/run.py
+
+# paired speed of the work tree against a commit: make bench-compare REF=main
+REF ?= HEAD~1
+bench-compare: $(BIN)/.installed
+	$(BIN)/python benchmarks/compare.py $(REF)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis build *.egg-info

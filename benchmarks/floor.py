@@ -1,40 +1,35 @@
 """How fast can an op-level engine on numpy be? A measuring stick for the bench's targets.
 
-`../shared/bench` times tinygrad_attn against hand-written numpy, which fuses passes, writes
-into preallocated buffers and computes each derivative factor once for all time steps. An
-engine that records one node per op cannot do any of that. This script asks how much of the
-gap is ours and how much belongs to every op-level engine: it builds the bench's graphs
-(the same ops, in the same order, as the bench's tinygrad_attn adapter) on a deliberately
-minimal engine -- a tape of closures, micrograd's design on numpy arrays, with no checks, no
-version counters, no scopes, no hooks and no records -- and times it in one process, paired
-round by round, against the hand-written numpy, PyTorch and micrograd (when installed) and
-tinygrad_attn itself.
+Hand-written numpy fuses passes, writes into preallocated buffers and computes each derivative
+factor once for all time steps; an engine that records one node per op can do none of that. This
+script asks how much of the gap is ours and how much belongs to every op-level engine: it builds
+the graphs of workloads.py (the same ops in the same order) on a deliberately minimal engine -- a
+tape of closures, micrograd's design on numpy arrays, with no checks, no version counters, no
+scopes, no hooks and no records, but the same array helpers as ours -- and times it paired round
+by round against tinygrad_attn in one process (timing.py's samples, the order rotating; process
+CPU time with one thread, wall time with more).
 
 Before timing, every workload is checked: the minimal engine and tinygrad_attn start from the
-bench's weights and must give the same losses and weights after three steps.
+same weights and must give the same losses and weights after three steps.
 
-    python benchmarks/floor.py [--threads 2] [--rounds 41] [--workloads ...]
+    python benchmarks/floor.py [--threads 1] [--rounds 41] [--workloads ...] [--peers numpy torch micrograd]
 
-The harness is found as `benchmarks/run.py` finds it (TINYGRAD_ATTN_BENCH, or shared/bench
-next to the repository); `make bench` installs the peers.
-
-Each ratio is the median over rounds of (time of one / time of the other in the same round),
-with the interquartile range, as `run.py` computes its ratios.
+With the outside reference bench present (see outside.py), --peers adds its hand-written numpy,
+PyTorch and micrograd steps to the same rounds. Each ratio is the median over rounds of
+(time of one / time of the other in the same round), with the interquartile range.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import importlib
 import math
 import os
-import statistics
 import sys
-import time
+
+import timing
 
 WORKLOADS = ("scalar_chain", "rnn_tiny", "rnn_mid", "transformer_layer")
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 # ---- the minimal engine: a tape of closures --------------------------------------------------
@@ -60,7 +55,7 @@ class Tape:
         return n
 
     def backward(self, root, np):
-        from tinygrad_attn.numeric import weight_grad  # the same sum of a^T g as ours
+        from tinygrad_attn.arrays import weight_grad  # the same sum of a^T g as ours
 
         root.grad = np.ones_like(root.data)
         for n in reversed(self.nodes):
@@ -78,7 +73,7 @@ def acc(p, g):
 
 def make_ops(np, tape):
     """The ops of the bench's graphs, each a forward and a closure for its backward."""
-    from tinygrad_attn.numeric import add_at, fast_sum, sum_to  # the same array helpers ours uses
+    from tinygrad_attn.arrays import add_at, fast_sum, sum_to  # the same array helpers ours uses
 
     node = tape.node
 
@@ -191,27 +186,27 @@ def make_ops(np, tape):
     return dict(locals())
 
 
-def floor_step(name, wp, init, np):
-    """One SGD step of workload `name` on the minimal engine, as the bench adapters build it."""
+def floor_step(name, p, data, init, np):
+    """One SGD step of workload `name` (sizes `p`, workloads.SIZES) on the minimal engine, as workloads.py builds it."""
     tape = Tape()
     o = make_ops(np, tape)
     P = {k: Node(np.array(v)) for k, v in init.items()}
     o["params"].update(P.values())
-    lr = float(wp["lr"])
+    lr = float(p["lr"])
 
     if name == "scalar_chain":
-        w, b, x = P["w"], P["b"], Node(np.array(float(wp["x"])))
+        w, b, x = P["w"], P["b"], Node(np.array(float(p["x"])))
 
         def forward():
             y = x
-            for _ in range(int(wp["n_steps"])):
+            for _ in range(int(p["n_steps"])):
                 y = o["tanh"](o["add"](o["mul"](w, y), b))
             return y
 
     elif name.startswith("rnn"):
-        N, T, H = (int(wp[k]) for k in ("N", "T", "H"))
-        xs_t = np.ascontiguousarray(wp["data"]["xs"].T)
-        ts = np.ascontiguousarray(wp["data"]["ts"].T).reshape(-1)
+        N, T, H = (int(p[k]) for k in ("N", "T", "H"))
+        xs_t = np.ascontiguousarray(data["xs"].T)
+        ts = np.ascontiguousarray(data["ts"].T).reshape(-1)
 
         def forward():
             xw = o["add"](o["matmul"](o["getitem"](P["E"], xs_t), P["Wx"]), P["b"])
@@ -224,11 +219,11 @@ def floor_step(name, wp, init, np):
             return o["cross_entropy"](o["add"](o["matmul"](flat, P["Wo"]), P["bo"]), ts)
 
     elif name == "transformer_layer":
-        N, T, d, h = (int(wp[k]) for k in ("N", "T", "d_model", "heads"))
+        N, T, d, h = (int(p[k]) for k in ("N", "T", "d", "heads"))
         dk = d // h
-        X, Y = Node(wp["data"]["X"]), Node(wp["data"]["Y"])
+        X, Y = Node(data["X"]), Node(data["Y"])
         scale = Node(np.asarray(1.0 / math.sqrt(dk), X.data.dtype))  # ours lifts a float to the tensor's dtype
-        eps = Node(np.asarray(wp["eps"], X.data.dtype))
+        eps = Node(np.asarray(p["eps"], X.data.dtype))
         add, sub, mul, div, mm = o["add"], o["sub"], o["mul"], o["div"], o["matmul"]
 
         def layer_norm(z, g, beta):
@@ -257,7 +252,7 @@ def floor_step(name, wp, init, np):
             p.grad = None
         return float(loss.data)
 
-    step.get_weights = lambda: {k: np.array(p.data) for k, p in P.items()}
+    step.weights = lambda: {k: np.array(p.data) for k, p in P.items()}
     return step
 
 
@@ -268,90 +263,72 @@ def check_same_training(name, floor, ours, np):
         a, b = floor(), ours()
         if not math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-7):
             raise SystemExit(f"floor: {name}: step {i} loss {a} (minimal engine) != {b} (tinygrad_attn)")
-    wa, wb = floor.get_weights(), ours.get_weights()
+    wa, wb = floor.weights(), ours.weights()
     for k in wb:
         err = float(np.max(np.abs(wa[k] - wb[k]))) / max(1.0, float(np.max(np.abs(wb[k]))))
         if err > 1e-4:
             raise SystemExit(f"floor: {name}: weight {k} differs by {err:.2e} after three steps")
 
 
-def time_paired(steps, rounds, min_sample_s=0.05, settle_s=0.05):
-    """Per framework, the per-step time of each round, sampled as run.py samples: the order
-    rotates round by round; before each sample a pause (other frameworks' spinning thread
-    pools park), a collection and one untimed step; a sample lasts at least `min_sample_s`."""
-    inner = {}
-    for k, step in steps.items():
-        t0 = time.perf_counter()
-        step()
-        inner[k] = max(1, math.ceil(min_sample_s / max(time.perf_counter() - t0, 1e-9)))
+def time_paired(steps, rounds, cpu, settle_s=0.05):
+    """Per step function, its seconds per step in each round (process CPU time if `cpu`, else wall
+    time); the order rotates round by round, and each sample follows a pause (other steps'
+    spinning thread pools park) (timing.py)."""
+    import time
+
+    inner = {k: timing.inner_steps(timing.warm_up(step)) for k, step in steps.items()}
     names = list(steps)
     samples = {k: [] for k in names}
     for r in range(rounds):
         for k in names[r % len(names) :] + names[: r % len(names)]:
             time.sleep(settle_s)
-            gc.collect()
-            steps[k]()
-            t0 = time.perf_counter()
-            for _ in range(inner[k]):
-                steps[k]()
-            samples[k].append((time.perf_counter() - t0) / inner[k])
+            samples[k].append(timing.sample(steps[k], inner[k])[1 if cpu else 0])
     return samples
 
 
 def ratio(samples, a, b):
     """Median and quartiles over rounds of a's time / b's time."""
-    r = sorted(x / y for x, y in zip(samples[a], samples[b]))
-    q = statistics.quantiles(r, n=4)
-    return f"{statistics.median(r):.2f} ({q[0]:.2f}-{q[2]:.2f})"
+    q1, med, q3 = timing.quartiles(timing.paired_ratios(samples[a], samples[b]))
+    return f"{med:.2f} ({q1:.2f}-{q3:.2f})"
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--threads", type=int, default=2, help="BLAS threads (and PyTorch's)")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    ap.add_argument("--threads", type=int, default=1, help="BLAS threads (and PyTorch's)")
     ap.add_argument("--rounds", type=int, default=41)
     ap.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
+    ap.add_argument("--peers", nargs="+", default=[], metavar="NAME", help="outside adapters: numpy torch micrograd")
     args = ap.parse_args(argv)
-    for v in THREAD_VARS:  # before numpy loads BLAS
-        os.environ[v] = str(args.threads)
-    from run import harness  # benchmarks/run.py, next to this file
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path[:0] = [root, os.path.dirname(harness())]
+    timing.set_threads(args.threads)  # before numpy loads BLAS
+    sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this tree's engine
     import numpy as np
+    import outside
+    import workloads
 
-    workloads = importlib.import_module("workloads")
-    adapters = {"numpy": "numpy_ref", "torch": "torch_ref", "micrograd": "micrograd_ref", "ours": "tinygrad_attn_ref"}
-    mods = {}
-    for short, mod in adapters.items():
-        try:
-            mods[short] = importlib.import_module("adapters." + mod)
-        except ImportError as e:
-            print(f"({short}: not installed, left out: {e})")
-            continue
-        if hasattr(mods[short], "setup"):
-            mods[short].setup(args.threads)
-
-    print(f"threads {args.threads}, {args.rounds} rounds; ratio = median (quartiles) of per-round ratios")
+    peers = {k: m for k in args.peers if (m := outside.adapter(k, args.threads)) is not None}
+    clock = "CPU" if args.threads == 1 else "wall"
+    print(f"{args.threads} thread(s), {clock} time, {args.rounds} rounds; ratios: median (quartiles) over rounds")
     for name in args.workloads:
-        wp, init = workloads.build(name)
-        ours = mods["ours"].MAKE_STEP[name](wp, workloads.copy_weights(init))
-        floor = floor_step(name, wp, workloads.copy_weights(init), np)
+        data, init = workloads.inputs(name)
+        ours = workloads.build(name)
+        floor = floor_step(name, workloads.SIZES[name], data, init, np)
         check_same_training(name, floor, ours, np)
         steps = {"floor": floor, "ours": ours}
-        for k in ("numpy", "torch", "micrograd"):
-            if k in mods and name in getattr(mods[k], "MAKE_STEP", {}):
-                steps[k] = mods[k].MAKE_STEP[name](wp, workloads.copy_weights(init))
+        for k, mod in peers.items():
+            step = outside.step(mod, name)
+            if step is not None:
+                steps[k] = step
         gc.collect()
-        gc.freeze()  # as run.py does: collections do not walk the other frameworks' objects
-        samples = time_paired(steps, args.rounds)
+        gc.freeze()  # collections do not walk the other steps' objects
+        samples = time_paired(steps, args.rounds, cpu=args.threads == 1)
         gc.unfreeze()
-        ms = ", ".join(f"{k} {statistics.median(v) * 1e3:.3g} ms" for k, v in samples.items())
+        ms = ", ".join(f"{k} {timing.fmt_ms(timing.quartiles(v)[1])} ms" for k, v in samples.items())
+        line = [f"ours/floor {ratio(samples, 'ours', 'floor')}"]
         base = "micrograd" if name == "scalar_chain" and "micrograd" in steps else "numpy"
-        line = [f"floor/{base} {ratio(samples, 'floor', base)}", f"ours/{base} {ratio(samples, 'ours', base)}"]
-        line.append(f"ours/floor {ratio(samples, 'ours', 'floor')}")
+        if base in steps:
+            line += [f"floor/{base} {ratio(samples, 'floor', base)}", f"ours/{base} {ratio(samples, 'ours', base)}"]
         if "torch" in steps:
-            line.append(f"ours/torch {ratio(samples, 'ours', 'torch')}, floor/torch {ratio(samples, 'floor', 'torch')}")
-            line.append(f"torch/{base} {ratio(samples, 'torch', base)}")
+            line += [f"ours/torch {ratio(samples, 'ours', 'torch')}", f"floor/torch {ratio(samples, 'floor', 'torch')}"]
         print(f"{name}: {ms}\n  " + "; ".join(line))
 
 

@@ -1,6 +1,6 @@
 """Draw where a trained date model looks: attention heatmaps for a few test questions.
 
-    tinygrad-attn train --data ../shared/data/date.txt --model attention --reverse --epochs 3 \\
+    tinygrad-attn train --data book:date --model attention --reverse --epochs 3 \\
         --hidden 256 --save out/dates_attn.npz
     python examples/attention_heatmaps.py --weights out/dates_attn.npz --out out/heatmaps
 
@@ -17,8 +17,8 @@ from tinygrad_attn import data, nn
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", default=os.path.join("..", "shared", "data", "date.txt"))
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    p.add_argument("--data", default="book:date", help="the data the model was trained on (default book:date)")
     p.add_argument("--weights", required=True, help="an .npz written by `tinygrad-attn train --save`")
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--wordvec", type=int, default=16)

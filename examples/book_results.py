@@ -7,8 +7,8 @@
 
 Each run is `tinygrad-attn train` with the book's sizes (wordvec 16, batch 128, Adam 1e-3, clip 5;
 hidden 128 for addition, 256 for dates) and the book's train/test split; metrics go to
---dir/NAME.json (default docs/models/results/, where the measured runs are kept). The data files are
-looked up in --data-dir (default: ../shared/data).
+--dir/NAME.json (default docs/models/results/, where the measured runs are kept). The data are the
+book's files, which ship with the package (`--data book:addition`, `--data book:date`).
 """
 
 from __future__ import annotations
@@ -24,20 +24,20 @@ from tinygrad_attn.nn import SCORES as REGISTERED_SCORES
 # dot first (the book's model), then the rest of the registry in its own order
 SCORES = ["dot"] + [s for s in REGISTERED_SCORES if s != "dot"]
 
-# name -> (data file, flags, what the book's own code reaches)
+# name -> (data: a packaged dataset, flags, what the book's own code reaches)
 RUNS = {
-    "add_seq2seq": ("addition.txt", "--model seq2seq --epochs 25", "9.98 %"),
-    "add_seq2seq_rev": ("addition.txt", "--model seq2seq --reverse --epochs 25", "~54 %"),
-    "add_peeky_rev": ("addition.txt", "--model peeky --reverse --epochs 25", "98.14 %"),
+    "add_seq2seq": ("book:addition", "--model seq2seq --epochs 25", "9.98 %"),
+    "add_seq2seq_rev": ("book:addition", "--model seq2seq --reverse --epochs 25", "~54 %"),
+    "add_peeky_rev": ("book:addition", "--model peeky --reverse --epochs 25", "98.14 %"),
     **{
-        f"add_peeky_rev_seed{k}": ("addition.txt", f"--model peeky --reverse --epochs 25 --seed {k}", "")
+        f"add_peeky_rev_seed{k}": ("book:addition", f"--model peeky --reverse --epochs 25 --seed {k}", "")
         for k in range(1, 5)
     },
     # the same five seeds with the lr annealed to 0 (not the book's recipe: the book keeps 1e-3),
     # over the whole run, or over the last 5 epochs only (the first 20 are then the book's)
     **{
         f"add_peeky_rev_anneal_seed{k}": (
-            "addition.txt",
+            "book:addition",
             f"--model peeky --reverse --epochs 25 --lr-schedule cosine --decay-start 0.8 --seed {k}",
             "",
         )
@@ -45,7 +45,7 @@ RUNS = {
     },
     **{
         f"add_peeky_rev_cosine_seed{k}": (
-            "addition.txt",
+            "book:addition",
             f"--model peeky --reverse --epochs 25 --lr-schedule cosine --seed {k}",
             "",
         )
@@ -53,7 +53,7 @@ RUNS = {
     },
     **{
         f"dates_attn_{s}": (
-            "date.txt",
+            "book:date",
             f"--model attention --score {s} --reverse --epochs 3 --hidden 256",
             "99.90 %" if s == "dot" else "",
         )
@@ -61,7 +61,7 @@ RUNS = {
     },
     **{
         f"dates_attn_dot_seed{k}": (
-            "date.txt",
+            "book:date",
             f"--model attention --score dot --reverse --epochs 3 --hidden 256 --seed {k}",
             "",
         )
@@ -69,22 +69,22 @@ RUNS = {
     },
     **{
         f"dates_attn_dot_anneal_seed{k}": (
-            "date.txt",
+            "book:date",
             f"--model attention --score dot --reverse --epochs 3 --hidden 256 --lr-schedule cosine "
             f"--decay-start 0.67 --seed {k}",
             "",
         )
         for k in range(5)
     },
-    "dates_transformer": ("date.txt", "--model transformer --reverse --epochs 3 --hidden 64 --heads 4 --layers 2", ""),
+    "dates_transformer": ("book:date", "--model transformer --reverse --epochs 3 --hidden 64 --heads 4 --layers 2", ""),
 }
 
 
-def run(names, data_dir, out_dir):
+def run(names, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for name in names:
         file, flags, _ = RUNS[name]
-        argv = ["train", "--quiet", "--data", os.path.join(data_dir, file), *flags.split()]
+        argv = ["train", "--quiet", "--data", file, *flags.split()]
         argv += ["--metrics-json", os.path.join(out_dir, f"{name}.json")]
         print(f"== {name}: tinygrad-attn {' '.join(argv)}", flush=True)
         cli(argv)
@@ -186,16 +186,15 @@ def seed_plot(out_dir, path):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument(
         "--run", nargs="*", metavar="NAME", help=f"train these runs (all when none given): {', '.join(RUNS)}"
     )
-    p.add_argument("--data-dir", default=os.path.join("..", "shared", "data"))
     p.add_argument("--dir", default=os.path.join("docs", "models", "results"), help="where the metrics JSON files are")
     p.add_argument("--plot", metavar="FILE", help="also draw the peeky runs per seed into FILE (.png/.svg)")
     a = p.parse_args()
     if a.run is not None:
-        run(a.run or list(RUNS), a.data_dir, a.dir)
+        run(a.run or list(RUNS), a.dir)
     print(table(a.dir))
     print()
     print(seed_summary(a.dir))

@@ -28,10 +28,10 @@ import tinygrad_attn as ta
 from tinygrad_attn import functional as F
 from tinygrad_attn import optim
 
-# --model -> (the book's chapter, module and class; data file; hidden size)
+# --model -> (the book's chapter, module and class; the packaged dataset; hidden size)
 MODELS = {
-    "peeky": ("ch07", "peeky_seq2seq", "PeekySeq2seq", "addition.txt", 128),
-    "attention": ("ch08", "attention_seq2seq", "AttentionSeq2seq", "date.txt", 256),
+    "peeky": ("ch07", "peeky_seq2seq", "PeekySeq2seq", "book:addition", 128),
+    "attention": ("ch08", "attention_seq2seq", "AttentionSeq2seq", "book:date", 256),
 }
 
 
@@ -83,10 +83,9 @@ def book_params(book, H, model):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument("--book", required=True, help="a clone of oreilly-japan/deep-learning-from-scratch-2")
     p.add_argument("--model", choices=list(MODELS), default="peeky", help="the book's model to compare")
-    p.add_argument("--data-dir", default=os.path.join("..", "shared", "data"), help="where addition.txt/date.txt are")
     p.add_argument("--epochs", type=int, default=1, help="epochs of 351 steps (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fused", action="store_true", help="fused LSTM cells, as `tinygrad-attn train` runs")
@@ -96,7 +95,7 @@ def main(argv=None):
     from tinygrad_attn.commands.train import evaluate
 
     _, _, _, file, H = MODELS[a.model]
-    d = ta.data.load_pairs(os.path.join(a.data_dir, file)).reversed()
+    d = ta.data.load_pairs(file).reversed()
     V, D, B = len(d.vocab), 16, 128
     np.random.seed(a.seed)
     book = BookModel(V, D, H)

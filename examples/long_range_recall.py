@@ -124,7 +124,7 @@ def plot(results, distances, path):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument("--distances", type=int, nargs="+", default=[4, 8, 16, 32, 64, 128])
     p.add_argument("--models", nargs="+", default=["RNN", "LSTM", "attention", "Transformer"])
     p.add_argument("--train-size", type=int, default=2000)

@@ -1,7 +1,7 @@
 """A fair study of the ten score functions of Galassi et al., Table 3, on the book's dates.
 
-    python examples/score_study.py --data ../shared/data/date.txt --out docs/models/scores   # runs (hours)
-    python examples/score_study.py --out docs/models/scores --report                        # table + plots
+    python examples/score_study.py --out docs/models/scores             # runs on book:date (hours)
+    python examples/score_study.py --out docs/models/scores --report    # table + plots
 
 Every score trains the book's attention model (LSTM encoder/decoder, hidden 256, word vectors 16,
 Adam 1e-3, batch 128, clip 5, reversed questions) until it plateaus: at most --epochs epochs,
@@ -325,8 +325,8 @@ def why(runs, labels, out, plt):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", default=os.path.join("..", "shared", "data", "date.txt"))
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    p.add_argument("--data", default="book:date", help="book:date (default), or a file in the book's format")
     p.add_argument("--out", default=os.path.join("docs", "models", "scores"))
     p.add_argument("--scores", nargs="+", default=list(nn.SCORES), choices=list(nn.SCORES))
     p.add_argument("--seeds", type=int, default=3, help="seeds for every score that learns (default 3)")

@@ -16,11 +16,12 @@ import numpy as np
 
 import tinygrad_attn as ta
 import viz
-from tinygrad_attn import Tensor, analysis
+from tinygrad_attn import Tensor
+from tinygrad_attn.commands import analysis
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument("--out", default=os.path.join("out", "vanishing"))
     p.add_argument("--steps", type=int, default=20, help="time steps of the RNN (default 20)")
     args = p.parse_args(argv)

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_attn as ta
-from tinygrad_attn import analysis, nn
+from tinygrad_attn import nn
+from tinygrad_attn.commands import analysis
 
 
 def _sigmoid(a):

@@ -179,3 +179,32 @@ def test_word_level_model_answers_with_a_word(tmp_path, capsys):
     assert vocab.level == "word" and all(w in vocab for w in out.split())
     code, out, err = _run(capsys, "predict", "--checkpoint", str(ck), "Bob met Tom . who met Tom ?")
     assert code == 2 and "words ['Bob']" in err
+
+
+def _untrained(path, chars, kind="attention"):
+    """An untrained checkpoint of `kind` over the characters `chars` (question 5, answer 4)."""
+    from tinygrad_attn.commands.checkpoint import build_model, model_settings, save_checkpoint
+    from tinygrad_attn.data import Vocab
+
+    vocab = Vocab(chars)
+    settings = model_settings(kind, len(vocab), 5, 4, 8, 4)
+    ta.seed(0)
+    save_checkpoint(path, build_model(kind, settings), kind, settings, vocab, 5, 4)
+    return path
+
+
+@pytest.mark.parametrize("question", ["$^$", "1$$2", "$\\$", "_$"])
+def test_plot_draws_dollar_signs_as_text_not_mathtext(tmp_path, capsys, question):
+    """`$...$` in a title or tick label is mathtext to matplotlib: `$$` or `$^$` raised from its parser."""
+    pytest.importorskip("matplotlib")
+    ck = _untrained(tmp_path / "d.npz", "0123456789+_ $^\\")
+    png = tmp_path / "d.png"
+    code, out, err = _run(capsys, "predict", "--checkpoint", str(ck), question, "--plot", str(png))
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.splitlines()[-1] == f"wrote {png}"
+
+
+def test_plot_labels_keep_the_dollar_sign():
+    from tinygrad_attn.commands.predict import plain_text
+
+    assert plain_text("$^$") == r"\$^\$" and plain_text("a b") == "a b"

@@ -88,6 +88,8 @@ def test_book_format_file_with_the_book_split(tmp_path, capsys):
         ),
         (["--task", "addition", "--decay-start", "0.5"], "--decay-start needs --lr-schedule cosine"),
         (["--task", "addition", "--lr-schedule", "linear"], "--lr-schedule"),
+        (["--data", "book:xyz"], "unknown dataset 'book:xyz'; the package ships book:addition, book:date"),
+        (["--data", "book:"], "the package ships book:addition, book:date"),
     ],
 )
 def test_bad_flags_and_files_give_one_line(argv, needle, capsys):
@@ -102,6 +104,31 @@ def test_bad_data_file_gives_one_line(tmp_path, capsys):
     f.write_text("no separator here\n")
     code, out, err = _run(capsys, "--data", str(f))
     assert code == 2 and len(err.strip().splitlines()) == 1 and "bad.txt:1" in err
+
+
+@pytest.mark.parametrize(
+    "text,needle",
+    [("", "the file is empty"), ("_1\n_2\n", "every question is empty"), ("1_\n2_\n", "every answer is empty")],
+)
+def test_a_data_file_with_nothing_to_read_or_predict_is_one_line_naming_it(tmp_path, capsys, text, needle):
+    f = tmp_path / "empty.txt"
+    f.write_text(text)
+    code, out, err = _run(capsys, "--data", str(f), "--epochs", "1", "--quiet")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert f"error: {f}: {needle}" in err and err.count(str(f)) == 1 and "Traceback" not in err
+
+
+def test_the_books_addition_data_ships_with_the_package(capsys):
+    flags = ["--epochs", "1", "--hidden", "8", "--wordvec", "4", "--batch-size", "1000", "--quiet"]
+    code, out, err = _run(capsys, "--data", "book:addition", *flags)
+    assert code == 0, err
+    assert out.startswith("addition: 45000 train / 5000 test, vocab 13, seq2seq")
+    assert "45 steps of 1000 per epoch" in out and "epoch   1" in out
+
+
+def test_help_names_the_books_data_and_no_folder_beside_the_repository(capsys):
+    code, out, err = _run(capsys, "--help")
+    assert code == 0 and "--data book:addition" in out and "--data book:date" in out and "shared" not in out
 
 
 def test_console_entry_point_runs_as_a_module(tmp_path):

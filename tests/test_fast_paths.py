@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import tinygrad_attn as ta
 from tinygrad_attn import Tensor
-from tinygrad_attn.numeric import add_at, fast_sum, shift_max, weight_grad
+from tinygrad_attn.arrays import add_at, fast_sum, shift_max, weight_grad
 
 
 def _pairs(rows, n_pairs, k=5, n=3, seed=0):

@@ -1,35 +1,27 @@
-"""Function base class and the backward engine: a sweep that knows no op.
-
-A `Function` instance is one node of the graph: it keeps its input tensors, whatever its
-forward saved, the scope it was created in, and the versions of its inputs. The output
-tensor points at its Function (`t._ctx`); the Function never points back at its output,
-so the graph has no reference cycles and is freed as soon as the last tensor goes.
-
-Backward rules are written with operators and methods that numpy arrays and Tensors share
-(`g * y`, `g.sum(axis, keepdims=True)`, `g @ b.T`, `np.exp(x)`, ...). Plain backward feeds
-them numpy arrays (fast, records nothing); `create_graph=True` feeds them Tensors in grad
-mode, so the backward pass is itself a graph that can be differentiated and drawn.
+"""The backward engine: a sweep that knows no op, and the accumulator it hands gradients to.
 
 The protocol between a node and the sweep is one method, `Function.vjp(acc, g, ins, out)`:
 the node hands each input's gradient to the accumulator `acc` with `acc.add` (or, for its own
-fast paths, `acc.scatter` and `acc.defer`). The default `vjp` calls `backward` and adds what
-it returns. The accumulator validates every gradient, sums fan-out, schedules nodes, and --
-when a record is open or anomaly mode is on -- records and checks each contribution.
+fast paths, `acc.scatter` and `acc.defer`). The default `vjp` runs the op's rule
+(`backward`, or `backward_in_place` on ndarrays) and adds what it returns. The accumulator
+validates every gradient, sums fan-out, schedules nodes, and -- when a record is open or
+anomaly mode is on -- records and checks each contribution.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
-import os
-import sys
+import threading
 
 import numpy as np
 
 from . import record as _record
+from .arrays import add_at, reducible, rows_t_matmul, sum_to, weight_grad
+from .function import Function, check_finite
 from .mode import current as _mode
 from .mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, record_sites, scope, set_grad_enabled
-from .numeric import add_at, reducible, rows_t_matmul, sum_to, weight_grad
+from .ops.movement import index_add
+from .tensor import WRITES, Tensor, new_tensor
 
 __all__ = [
     "Function",
@@ -45,132 +37,7 @@ __all__ = [
 
 _heappush = heapq.heappush
 _ARRAY_TYPES = {np.ndarray, np.float64, np.float32, np.float16}  # numpy gives scalars for 0-d results
-_SEQ = itertools.count(1)  # creation order of nodes: a later node never feeds an earlier one
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_site() -> str:
-    """file:line of the innermost stack frame outside this package."""
-    frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-    if frame is None:
-        return "<unknown>"
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
-
-
-def _check_finite(fn, data, phase: str):
-    data = getattr(data, "data", data)
-    if data is not None and np.issubdtype(np.asarray(data).dtype, np.inexact):
-        if not np.all(np.isfinite(data)):
-            bad = "NaN" if np.isnan(data).any() else "Inf"
-            raise FloatingPointError(f"{fn.name}: {phase} produced {bad} (op created at {fn.site or _user_site()})")
-
-
-def _versions(tensors):
-    """The inputs' versions, or None while none of them has a version counter (all at 0)."""
-    if all([t._vc is None for t in tensors]):
-        return None
-    return tuple([t._vc[0] if t._vc is not None else 0 for t in tensors])
-
-
-class Function:
-    """One op: `forward` on numpy arrays, `backward` on arrays or Tensors.
-
-    Subclass with `forward(self, *arrays, **params) -> ndarray` and
-    `backward(self, g, ins, out) -> grad or tuple of grads (None for no gradient)`, where
-    `ins` are the inputs and `out` the output, as arrays (plain backward) or Tensors
-    (`create_graph=True`); call with `MyOp.apply(*tensors, **params)`. Extra arrays a rule
-    needs go in `self.saved`; `self.needs_input_grad[i]` says whether input i wants one.
-    The engine checks what `backward` returns: one gradient per input (or None), each of the
-    input's shape or summable to it by broadcasting.
-    """
-
-    __slots__ = ("inputs", "params", "saved", "versions", "scope", "site", "freed", "seq")
-
-    @property
-    def name(self) -> str:
-        return type(self).__name__
-
-    @property
-    def needs_input_grad(self) -> tuple:
-        """Per input, whether it requires a gradient."""
-        ins = self.inputs
-        if len(ins) == 2:
-            return ins[0].requires_grad, ins[1].requires_grad
-        return tuple([t.requires_grad for t in ins])
-
-    def forward(self, *arrays, **params):
-        raise NotImplementedError(f"{self.name}: define forward(self, *arrays, **params)")
-
-    def backward(self, g, ins, out):
-        raise NotImplementedError(f"{self.name}: define backward(self, g, ins, out)")
-
-    routes_own_grads = False  # True (set for you) when a subclass defines its own `vjp`
-    # True when forward and backward give the same bits on numpy scalars as on 0-d arrays
-    # (+ - * / and ufuncs do): 0-d inputs are then passed as scalars, ~10x cheaper per op
-    scalar_rules = False
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls.routes_own_grads = cls.vjp is not Function.vjp
-
-    def vjp(self, acc, g, ins, out):
-        """Hand each input's gradient to the sweep's accumulator (fast paths override this)."""
-        acc.add_all(self, self.backward(g, ins, out))
-
-    @classmethod
-    def apply(cls, *tensors, **params):
-        """Run forward on the tensors' data and, in grad mode, record the node."""
-        fn = object.__new__(cls)
-        fn.saved = None
-        n = len(tensors)
-        if n == 1:
-            a = tensors[0]
-            x = a.data
-            if cls.scalar_rules and not x.ndim:
-                x = x[()]
-            data = fn.forward(x, **params) if params else fn.forward(x)
-            requires = a.requires_grad
-            versions = None if a._vc is None else (a._vc[0],)
-        elif n == 2:
-            a, b = tensors
-            x, y = a.data, b.data
-            if cls.scalar_rules and not x.ndim and not y.ndim:  # an array with a 0-d one: ufuncs take 0-d faster
-                x, y = x[()], y[()]
-            data = fn.forward(x, y, **params) if params else fn.forward(x, y)
-            requires = a.requires_grad or b.requires_grad
-            versions = None if a._vc is None and b._vc is None else _versions(tensors)
-        else:
-            data = fn.forward(*[t.data for t in tensors], **params)
-            requires = any([t.requires_grad for t in tensors])
-            versions = _versions(tensors)
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
-        mode = _mode()
-        out = object.__new__(Tensor)  # _new_tensor, inlined: this runs for every op
-        out.data = data
-        out._grad = out._vc = out._hooks = out.name = None
-        out._retain = False
-        if requires and mode.grad:
-            out.requires_grad = True
-            out._ctx = fn
-            fn.inputs = tensors
-            fn.params = params  # the keyword arguments of forward (gradient checks re-run it)
-            fn.versions = versions
-            fn.scope = mode.scope
-            fn.freed = False
-            fn.site = _user_site() if mode.sites else None
-            fn.seq = next(_SEQ)
-            if mode.anomaly:
-                _check_finite(fn, data, "forward")
-        else:
-            out.requires_grad = False
-            out._ctx = None
-            if mode.anomaly:
-                fn.site = _user_site()
-                _check_finite(fn, data, "forward")
-        return out
+_GRAD_LOCK = threading.Lock()  # `.grad +=` is a read-modify-write: backward in several threads must not lose one
 
 
 def backward(root, grad=None, retain_graph=False, retain_grad=False, create_graph=False):
@@ -195,15 +62,33 @@ def backward(root, grad=None, retain_graph=False, retain_grad=False, create_grap
         _sweep(root, g0 if not create_graph else Tensor(g0), acc, retain_graph or create_graph, retain_grad)
 
 
+class _Freed:
+    """What `fn.freed` holds once a sweep freed the node's saved values: that sweep, and its error if it raised."""
+
+    error = None
+
+
 def _sweep(root, g0, acc, retain_graph, retain_grad):
+    """Walk the graph from `root` (see `_walk`); if a rule raises, the nodes already freed say so."""
+    freed = _Freed()
+    try:
+        _walk(root, g0, acc, retain_graph, retain_grad, freed)
+    except BaseException as e:
+        freed.error = f"{type(e).__name__}: {e}"
+        raise
+
+
+def _walk(root, g0, acc, retain_graph, retain_grad, freed):
     """Walk the graph from `root`, newest node first, handing each node its summed gradient.
 
     A max-heap on creation order replaces the topological sort: a node is processed only
-    after every node created later, so all of its consumers have already contributed.
+    after every node created later, so all of its consumers have already contributed. A node's
+    saved values are freed as soon as its rule ran (unless `retain_graph`): a step's buffers are
+    reused by the next while the sweep goes on.
     """
     arrays, heap, pop, grads, owned, waiting = acc.arrays, acc.heap, heapq.heappop, acc.grads, acc.owned, acc.waiting
     careful = isinstance(acc, CarefulAccumulator)
-    acc.put(root, g0)
+    acc.add_all(_Seed(root), (g0,), record=False)
     while heap:
         t = waiting.pop(pop(heap))
         g = grads.pop(t)
@@ -218,43 +103,45 @@ def _sweep(root, g0, acc, retain_graph, retain_grad):
             _accumulate(t, g, arrays)
         fn = t._ctx
         inputs = fn.inputs
-        if fn.freed or t._vc is not None:
+        if fn.freed or fn.writes != WRITES[0]:  # freed, or something was written in place since the node was made
             _check_node(fn, t)
-        else:
-            for p in inputs:  # a counter means changed in place or detached at some point: compare versions
-                if p._vc is not None:
-                    _check_node(fn, t)
-                    break
         out = t.data
         if not arrays:
-            ins, out = inputs, t
-        elif fn.scalar_rules and not out.ndim:  # all inputs 0-d too: pass scalars
-            out = out[()]
+            ins, out, rule = inputs, t, fn.backward
+        elif fn.scalar_rules and not out.ndim:  # all inputs 0-d too: pass scalars (nothing to write in place)
+            out, rule = out[()], fn.backward
             if len(inputs) == 1:
                 ins = (inputs[0].data[()],)
             elif len(inputs) == 2:
                 ins = (inputs[0].data[()], inputs[1].data[()])
             else:
                 ins = tuple([p.data[()] for p in inputs])
-        elif len(inputs) == 1:
-            ins = (inputs[0].data,)
-        elif len(inputs) == 2:
-            ins = (inputs[0].data, inputs[1].data)
         else:
-            ins = [p.data for p in inputs]
+            rule = fn.array_backward
+            if len(inputs) == 1:
+                ins = (inputs[0].data,)
+            elif len(inputs) == 2:
+                ins = (inputs[0].data, inputs[1].data)
+            else:
+                ins = [p.data for p in inputs]
         if fn.routes_own_grads:
             fn.vjp(acc, g, ins, out)
         else:
-            acc.add_all(fn, fn.backward(g, ins, out))
+            acc.add_all(fn, rule(g, ins, out))
         if not retain_graph:
             fn.saved = None
-            fn.freed = True
+            fn.freed = freed
     acc.finish()
 
 
 def _check_node(fn, out):
     """Raise if the node was freed by an earlier backward or a tensor it saved changed in place."""
     if fn.freed:
+        if fn.freed.error is not None:
+            raise RuntimeError(
+                f"{fn.name}: its saved values were freed by an earlier backward that raised halfway "
+                f"({fn.freed.error}); to retry after an error, pass retain_graph=True to the backward that may fail"
+            )
         raise RuntimeError(
             f"{fn.name}: trying to backward through the graph a second time; its saved "
             "values were freed. Pass retain_graph=True to the first backward."
@@ -266,10 +153,11 @@ def _check_node(fn, out):
                 f"{fn.name}: input {i} (shape {t.shape}) was modified in place after the op "
                 f"saved it: saved at version {saved[i] if saved else 0}, now version {t._vc[0]}"
             )
-    if out._vc is not None and out._vc[0]:
+    made_at = getattr(fn, "out_version", 0)  # a view starts at its base's version
+    if out._vc is not None and out._vc[0] != made_at:
         raise RuntimeError(
             f"{fn.name}: its output (shape {out.shape}) was modified in place after the op "
-            f"saved it: saved at version 0, now version {out._vc[0]}"
+            f"saved it: saved at version {made_at}, now version {out._vc[0]}"
         )
 
 
@@ -294,29 +182,15 @@ class Accumulator:
         self.node = None  # the tensor whose node is running its rule (for error messages)
         self.anomaly = False
         self.accumulate = True  # False inside record_backward(accumulate=False)
+        self.noting = False  # True: every contribution also goes to `note` (records, anomaly checks)
 
-    def put(self, p, pg):
-        """Add a checked gradient `pg` (of p's shape) to what `p` has received so far."""
-        prev = self.grads.get(p)
-        if prev is None:
-            self.grads[p] = pg
-            if p._ctx is None:
-                self.leaves[p] = p
-            else:
-                seq = -p._ctx.seq
-                _heappush(self.heap, seq)
-                self.waiting[seq] = p
-        elif not self.arrays:
-            self.grads[p] = prev + pg
-        elif id(prev) in self.owned:
-            np.add(prev, pg, out=prev)
-        else:
-            prev = self.grads[p] = prev + pg
-            if type(prev) is np.ndarray and prev.ndim:
-                self.owned.add(id(prev))
+    def add_all(self, fn, grads, record=True):
+        """Add the gradients a rule returned, one per input of `fn` (or None): the one place gradients are summed.
 
-    def add_all(self, fn, grads):
-        """Add the gradients a `backward` returned: one per input (or None)."""
+        A gradient arriving first is kept as it is (and its node scheduled); a later one is added
+        to it, in place only into a buffer this sweep made itself (`owned`). `record=False` keeps
+        the contributions out of a record (a scatter's empty buffer, the seed of the sweep).
+        """
         inputs = fn.inputs
         if type(grads) is not tuple:
             grads = tuple(grads) if type(grads) is list else (grads,)
@@ -326,7 +200,7 @@ class Accumulator:
                 f"{len(inputs)} input{'s' * (len(inputs) != 1)}; return one per input (None for no gradient)"
             )
         arrays, table, owned = self.arrays, self.grads, self.owned
-        for i, pg in enumerate(grads):  # `add` and `put`, inlined: this loop runs for every node
+        for i, pg in enumerate(grads):
             if pg is None:
                 continue
             p = inputs[i]
@@ -336,6 +210,8 @@ class Accumulator:
                 pg = self._as_grad(fn, i, pg)
             if pg.shape != p.data.shape:
                 pg = self._reduce(fn, i, p, pg)
+            if self.noting and record:
+                self.note(fn, i, pg)
             prev = table.get(p)
             if prev is None:
                 table[p] = pg
@@ -355,21 +231,10 @@ class Accumulator:
                     owned.add(id(prev))
 
     def add(self, fn, i, pg):
-        """Add gradient `pg` for input i of `fn`, summed back to the input's shape if broadcast."""
-        pg = self.checked(fn, i, pg)
-        if pg is not None:
-            self.put(fn.inputs[i], pg)
-
-    def checked(self, fn, i, pg):
-        """`pg` as a gradient of input i's own shape, or None when that input takes none; raises if it cannot be."""
-        p = fn.inputs[i]
-        if pg is None or not p.requires_grad:
-            return None
-        if type(pg) is not np.ndarray if self.arrays else not isinstance(pg, Tensor):
-            pg = self._as_grad(fn, i, pg)
-        if pg.shape != p.data.shape:
-            pg = self._reduce(fn, i, p, pg)
-        return pg
+        """Add gradient `pg` for input i of `fn` alone (a `vjp`'s fast paths), as `add_all` does."""
+        grads = [None] * len(fn.inputs)
+        grads[i] = pg
+        self.add_all(fn, grads)
 
     def scatter(self, fn, i, idx, g):
         """Add `g` at `idx` of input i's gradient (repeated indices accumulate)."""
@@ -377,10 +242,12 @@ class Accumulator:
         if not p.requires_grad:
             return
         if not self.arrays:
-            return self.add(fn, i, _index_add(g, idx, p.shape))
+            return self.add(fn, i, index_add(g, idx, p.shape))
         buf = self.grads.get(p)
         if buf is None:
-            self.put(p, np.zeros(p.data.shape, dtype=np.result_type(p.data, g)))
+            grads = [None] * len(fn.inputs)
+            grads[i] = np.zeros(p.data.shape, dtype=np.result_type(p.data, g))
+            self.add_all(fn, grads, record=False)
             buf = self.grads[p]
             self.owned.add(id(buf))
         elif id(buf) not in self.owned:
@@ -403,6 +270,7 @@ class Accumulator:
 
     def finish(self):
         """Sum the deferred weight gradients, run leaf hooks, accumulate into `.grad`."""
+        given = set()  # under create_graph, two leaves may get one gradient Tensor (Add hands g to both)
         for t in self.leaves:
             g = self.grads.pop(t, None)
             pairs = self.deferred.get(t)
@@ -413,6 +281,10 @@ class Accumulator:
                 continue
             if t._hooks:
                 g = _run_hooks(t, g)
+            if not self.arrays:
+                if id(g) in given:
+                    g = g * 1  # a Tensor of its own: scaling one leaf's .grad must not scale another's
+                given.add(id(g))
             _accumulate(t, g, self.arrays)
 
     def leaf_done(self, t, g) -> bool:
@@ -452,23 +324,17 @@ class Accumulator:
 class CarefulAccumulator(Accumulator):
     """An accumulator that records every contribution and, in anomaly mode, checks it.
 
-    It runs the same rules, but adds every contribution at once and never in place: a
-    deferred or scattered gradient becomes a full-size contribution of its own, so the
-    record holds each one and their sum is exactly what the tensor received.
+    It sums gradients exactly as the plain accumulator does (the same order, the same
+    deferred weight GEMM, the same scatter buffers), so a recorded backward gives training's
+    gradients bit for bit. On the side it keeps each contribution as a full-size array of its
+    input's shape: a scatter as the zeros-with-g it adds, a deferred `a^T g` as its own product.
     """
 
     def __init__(self, arrays):
         super().__init__(arrays)
         self.rec = None
         self.step = None
-
-    def add_all(self, fn, grads):
-        if type(grads) is not tuple:
-            grads = tuple(grads) if type(grads) is list else (grads,)
-        if len(grads) != len(fn.inputs):
-            super().add_all(fn, grads)  # raises the count error
-        for i, pg in enumerate(grads):
-            self.add(fn, i, pg)
+        self.noting = True
 
     def start_record(self, rec, root):
         self.rec, self.run = rec, rec.start(root)
@@ -479,49 +345,45 @@ class CarefulAccumulator(Accumulator):
             self.step = _record.Step(len(self.rec.steps), self.run, t._ctx, t, _record.as_array(g))
             self.rec.steps.append(self.step)
 
-    def put(self, p, pg):
-        prev = self.grads.get(p)
-        if prev is None:
-            super().put(p, pg)
-        else:
-            self.grads[p] = prev + pg
-
-    def add(self, fn, i, pg):
-        pg = self.checked(fn, i, pg)
-        if pg is None:
-            return
+    def note(self, fn, i, pg):
+        """Check (anomaly mode) and record one contribution of `fn` to its input i."""
         if self.anomaly:
-            _check_finite(fn, pg, "backward")
+            check_finite(fn, pg, "backward")
         if self.step is not None and fn is self.step.fn:
             c = self.step.contributions
             c[i] = _record.as_array(pg) if c[i] is None else c[i] + _record.as_array(pg)
-        self.put(fn.inputs[i], pg)
 
     def scatter(self, fn, i, idx, g):
-        if fn.inputs[i].requires_grad:
-            self.add(fn, i, _index_add(g, idx, fn.inputs[i].shape))
+        p = fn.inputs[i]
+        if not p.requires_grad:
+            return
+        if not self.arrays:
+            return self.add(fn, i, index_add(g, idx, p.shape))
+        self.note(fn, i, index_add(g, idx, p.shape))
+        super().scatter(fn, i, idx, g)
 
     def defer(self, fn, i, a, g):
-        if fn.inputs[i].requires_grad:
-            self.add(fn, i, rows_t_matmul(a, g))
+        p = fn.inputs[i]
+        if not p.requires_grad:
+            return
+        if not self.arrays or p._ctx is not None:
+            return self.add(fn, i, rows_t_matmul(a, g))
+        self.note(fn, i, rows_t_matmul(a, g))
+        super().defer(fn, i, a, g)
 
     def leaf_done(self, t, g):
         if self.rec is None:
             return False
-        self.rec.leaves.append(_record.Leaf(t, _record.as_array(g), self.run))
+        pairs = self.deferred.get(t)
+        batched = len(pairs) if pairs is not None and len(pairs) > 1 else 0
+        self.rec.leaves.append(_record.Leaf(t, _record.as_array(g), self.run, batched))
         return not self.rec.accumulate
-
-
-def _index_add(g, idx, shape):
-    from .ops.movement import index_add  # the op lives with GetItem; imported when first needed
-
-    return index_add(g, idx, shape)
 
 
 def _run_hooks(t, g):
     create_graph = isinstance(g, Tensor)
     for hook in t._hooks:
-        r = hook(g if create_graph else Tensor(g))
+        r = hook(g if create_graph else _read_only(g))
         if r is None:
             continue
         if not isinstance(r, (Tensor, np.ndarray)):
@@ -538,13 +400,28 @@ def _run_hooks(t, g):
     return g
 
 
+class _Seed:
+    """The sweep's start as a node with one input, the root, so its gradient goes in like any other."""
+
+    name = "backward"
+
+    def __init__(self, root):
+        self.inputs = (root,)
+
+
+def _read_only(g) -> Tensor:
+    """The gradient as a Tensor a hook may read but not write (other nodes may hold the same array)."""
+    v = np.asarray(g).view()
+    v.flags.writeable = False
+    return new_tensor(v, False)
+
+
 def _accumulate(t, g, arrays):
-    if not arrays:
-        t.grad = g if t.grad is None else t.grad + g
-    elif t.grad is None:
-        t.grad = Tensor(np.array(g, dtype=t.data.dtype))
-    else:
-        t.grad = Tensor(t.grad.data + g)
-
-
-from .tensor import Tensor  # noqa: E402  (tensor.py imports this module first)
+    """Add `g` into `t.grad` (a new Tensor each time: a `.grad` someone holds is never changed)."""
+    with _GRAD_LOCK:
+        if not arrays:
+            t.grad = g if t.grad is None else t.grad + g
+        elif t.grad is None:
+            t.grad = new_tensor(np.array(g, dtype=t.data.dtype), False)
+        else:
+            t.grad = new_tensor(t.grad.data + g, False)

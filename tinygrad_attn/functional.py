@@ -1,11 +1,41 @@
-"""Functions composed from the primitive ops (import as F)."""
+"""Functions composed from the primitive ops (import as F).
+
+The composite ones (cross_entropy, mse_loss, layer_norm) note themselves as one call on their
+output (`ta.mode.calls_of`), so the explorer shows `cross_entropy` as one box, not its parts.
+"""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from . import creation
+from .function import _SEQ as _CREATION  # the creation numbers of nodes (fn.seq)
+from .mode import Call, note_call
+from .mode import current as _mode
 from .tensor import Tensor
+
+
+def run_call(label: str, name: str, kind: str, fn, *args, **kwargs):
+    """fn(*args, **kwargs), noting the nodes it makes as one `Call` on its output (in grad mode)."""
+    if not _mode().grad:
+        return fn(*args, **kwargs)
+    first = next(_CREATION)
+    out = fn(*args, **kwargs)
+    note_call(out, Call(label, name, kind, first, next(_CREATION)))
+    return out
+
+
+def composite(fn):
+    """Decorator: a function composed of several ops, shown by the explorer as one call named after it."""
+    label = fn.__name__
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        return run_call(label, "", "function", fn, *args, **kwargs)
+
+    return call
 
 
 def _t(x):
@@ -49,6 +79,7 @@ def _int_array(op, targets, what="targets"):
     return t
 
 
+@composite
 def cross_entropy(logits, targets, ignore_index=None):
     """Mean of -log softmax(logits)[target]: logits (..., C), integer targets (...) -> scalar.
 
@@ -77,6 +108,7 @@ def cross_entropy(logits, targets, ignore_index=None):
     return -lp[rows, flat[rows]].sum() * (1.0 / count)
 
 
+@composite
 def mse_loss(pred, target):
     """mean((pred - target)^2) over all elements -> scalar; shapes must match."""
     pred, target = _t(pred), _t(target)
@@ -96,6 +128,7 @@ def embedding(indices, weight):
     return weight[idx]
 
 
+@composite
 def layer_norm(x, weight=None, bias=None, eps=1e-5):
     """Normalise the last axis to mean 0, variance 1, then scale and shift: (..., D) -> (..., D)."""
     x = _t(x)

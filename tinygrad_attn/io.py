@@ -1,13 +1,18 @@
 """Save and load state dicts without pickle: a loaded file can never run code.
 
-`.npz` is a zip of `.npy` arrays, written and read here entry by entry (zipfile and the `.npy`
-header format), never through `np.load`: every header is parsed and checked, and its size
-compared with the limits, before any data is read. Keys are percent-encoded into entry names,
-so any string round-trips (`allow_pickle` and `file` included). A checkpoint may also carry a
-JSON document (`metadata`), stored as a uint8 array under an entry name no key can produce.
-`.safetensors` is used when the path ends so and the `safetensors` package is installed.
-Writes go to a temporary file in the same directory, then `os.replace`, so a crash never
-leaves a half-written checkpoint under the real name.
+`.npz` is a zip of stored (uncompressed) `.npy` arrays, written and read here entry by entry
+(zipfile and the `.npy` header format), never through `np.load`. Before zipfile parses the
+directory, the zip's end record is checked against `max_entries`; every entry must be stored
+under the name `save` would give its key, and every header is parsed and checked, its size
+compared with the limits and with the bytes the file holds, before any data is read. Keys are
+percent-encoded into entry names, so any string round-trips (`allow_pickle` and `file`
+included). A checkpoint may also carry a JSON document (`metadata`), stored as a uint8 array
+under an entry name no key can produce. `.safetensors` is used when the path ends so and the
+`safetensors` package is installed. Only regular files are read (a FIFO would block).
+Writes go to a temporary file in the same directory as the real file (a symlink is followed to
+its target), created with mode 0666 minus the umask (or the mode of the file it replaces), then
+`os.replace`, so a crash never leaves a half-written checkpoint under the real name.
+See docs/checkpoints.md.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import ast
 import json
 import math
 import os
+import secrets
+import stat
 import struct
-import tempfile
 import zipfile
 import zlib
 from urllib.parse import quote, unquote
@@ -26,10 +32,12 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["CheckpointError", "save", "load", "read_checkpoint", "MAX_BYTES", "MAX_TOTAL_BYTES"]
+__all__ = ["CheckpointError", "save", "load", "read_checkpoint", "MAX_BYTES", "MAX_TOTAL_BYTES", "MAX_ENTRIES"]
 
 MAX_BYTES = 4 << 30  # default limit on one entry's data (4 GiB)
 MAX_TOTAL_BYTES = 16 << 30  # default limit on the sum over all entries
+MAX_ENTRIES = 10_000  # default limit on the number of entries (a 200-layer Transformer has 8,400 weights)
+_DIRECTORY_BYTES_PER_ENTRY = 512  # the zip directory may hold this much per allowed entry (names up to ~460 bytes)
 _META_ENTRY = "!metadata.npy"  # `quote(safe="")` never emits "!", so no key maps to this name
 _MAX_HEADER = 10_000  # numpy's own default limit on a .npy header
 _CHUNK = 1 << 20  # read data in 1 MiB slices: no second full-size buffer
@@ -78,10 +86,13 @@ def _write_npz(f, entries: dict[str, np.ndarray]):
 
 
 def save(state_dict: dict, path, metadata=None) -> None:
-    """Write {name: array or Tensor} (and an optional JSON-able `metadata`) to `path`, atomically."""
+    """Write {name: array or Tensor} (and an optional JSON-able `metadata`) to `path`, atomically.
+
+    A symlink at `path` is followed: its target is replaced, the link stays. The file gets the
+    mode an ordinary `open(path, "w")` would give it (the old file's, or 0666 minus the umask).
+    """
     arrays = _arrays(state_dict)
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(os.fspath(path))  # write the target of a symlink, not over the link
     meta = None if metadata is None else _metadata_array(metadata)
     if _is_safetensors(path):
         try:
@@ -94,7 +105,7 @@ def save(state_dict: dict, path, metadata=None) -> None:
         entries = {quote(k, safe="") + ".npy": a for k, a in arrays.items()}
         if meta is not None:
             entries[_META_ENTRY] = meta
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".ckpt")
+    fd, tmp = _create_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             if _is_safetensors(path):
@@ -110,63 +121,213 @@ def save(state_dict: dict, path, metadata=None) -> None:
         raise
 
 
-def load(path, max_bytes: int = MAX_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES) -> dict[str, np.ndarray]:
-    """Read a state dict written by `save`: {name: ndarray}. Anything unsafe or broken raises CheckpointError."""
-    return read_checkpoint(path, max_bytes, max_total_bytes)[0]
-
-
-def read_checkpoint(path, max_bytes: int = MAX_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES):
-    """Read `path` -> ({name: ndarray}, metadata or None); the limits bound each entry and the total in bytes."""
-    path = os.fspath(path)
+def _create_beside(path):
+    """A new temporary file next to `path` -> (fd, name): mode 0666 minus the umask, or the mode of `path`."""
+    directory = os.path.dirname(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".tmp-{secrets.token_hex(6)}.ckpt")
+        try:
+            fd = os.open(tmp, flags, 0o666)  # the kernel applies the umask, as for any new file
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"save: no free temporary name next to {path}")
     try:
-        with open(path, "rb") as f:
-            head = f.read(8)
+        old = os.stat(path)
+    except OSError:
+        return fd, tmp
+    if stat.S_ISREG(old.st_mode):
+        try:
+            os.chmod(tmp, stat.S_IMODE(old.st_mode))  # overwriting keeps the file's mode, as open(path, "w") does
+        except BaseException:
+            os.close(fd)
+            os.remove(tmp)
+            raise
+    return fd, tmp
+
+
+def load(
+    path, max_bytes: int = MAX_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES, max_entries: int = MAX_ENTRIES
+) -> dict[str, np.ndarray]:
+    """Read a state dict written by `save`: {name: ndarray}. Anything unsafe or broken raises CheckpointError."""
+    return read_checkpoint(path, max_bytes, max_total_bytes, max_entries)[0]
+
+
+def read_checkpoint(
+    path, max_bytes: int = MAX_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES, max_entries: int = MAX_ENTRIES
+):
+    """Read `path` -> ({name: ndarray}, metadata or None).
+
+    The limits bound each entry's data and the total in bytes, and the number of entries.
+    """
+    path = os.fspath(path)
+    with _open_regular_file(path) as f:
+        head = f.read(8)
+        if _is_safetensors(path):
+            return _load_safetensors(path)
+        if head[:1] == b"\x80":  # every pickle since protocol 2 starts with the PROTO opcode
+            raise CheckpointError(
+                f"load: {path} looks like a Python pickle; refusing to load it (pickles can run code)"
+            )
+        if head[:4] != b"PK\x03\x04":
+            raise CheckpointError(f"load: {path} is not an .npz checkpoint (no zip header)")
+        size = os.fstat(f.fileno()).st_size
+        try:
+            _check_directory(f, size, path, max_entries)
+            f.seek(0)
+            with zipfile.ZipFile(f) as zf:
+                return _read_entries(path, zf, size, max_bytes, max_total_bytes, max_entries)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, NotImplementedError) as e:
+            raise CheckpointError(f"load: {path} is truncated or corrupt: {e}") from None
+
+
+_KINDS = [
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+]
+
+
+def _open_regular_file(path):
+    """Open `path` for reading, refusing at once anything but a regular file (a FIFO would block forever)."""
+    try:  # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as e:
         raise CheckpointError(f"load: cannot read {path}: {e.strerror or e}") from None
-    if _is_safetensors(path):
-        return _load_safetensors(path)
-    if head[:1] == b"\x80":  # every pickle since protocol 2 starts with the PROTO opcode
-        raise CheckpointError(f"load: {path} looks like a Python pickle; refusing to load it (pickles can run code)")
-    if head[:4] != b"PK\x03\x04":
-        raise CheckpointError(f"load: {path} is not an .npz checkpoint (no zip header)")
     try:
-        with zipfile.ZipFile(path) as zf:
-            return _read_entries(path, zf, max_bytes, max_total_bytes)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, NotImplementedError) as e:
-        raise CheckpointError(f"load: {path} is truncated or corrupt: {e}") from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((what for test, what in _KINDS if test(mode)), "not a file")
+            raise CheckpointError(f"load: {path} is {kind}, not a regular file")
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
-def _read_entries(path, zf, max_bytes, max_total_bytes):
+_END = struct.Struct("<4s4H2LH")  # end of central directory record
+_END64_LOCATOR = struct.Struct("<4sLQL")
+_END64 = struct.Struct("<4sQ2H2L4Q")
+
+
+def _check_directory(f, size, path, max_entries):
+    """Refuse too many entries from the zip's end record, before zipfile reads the whole directory.
+
+    The record is found as zipfile finds it; the directory's size in bytes is bounded too, so an
+    end record that understates the count cannot make zipfile parse a million entries.
+    """
+    f.seek(max(0, size - _END.size - 0xFFFF))
+    tail = f.read()
+    at = len(tail) - _END.size
+    if not (at >= 0 and tail[at : at + 4] == b"PK\x05\x06" and tail[-2:] == b"\0\0"):
+        at = tail.rfind(b"PK\x05\x06")  # a zip comment follows the record
+    if at < 0 or at + _END.size > len(tail):
+        raise CheckpointError(f"load: {path} is truncated or corrupt: no zip end record")
+    _, _, _, _, count, dir_size, _, _ = _END.unpack_from(tail, at)
+    at += size - len(tail)  # offset in the file
+    if at >= _END64_LOCATOR.size:  # zip64: the real numbers are in a record the locator points to
+        f.seek(at - _END64_LOCATOR.size)
+        sig, _, rec_at, _ = _END64_LOCATOR.unpack(f.read(_END64_LOCATOR.size))
+        if sig == b"PK\x06\x07":
+            f.seek(rec_at)
+            rec = f.read(_END64.size)
+            if len(rec) < _END64.size or rec[:4] != b"PK\x06\x06":
+                raise CheckpointError(f"load: {path} is truncated or corrupt: bad zip64 end record")
+            count, dir_size = _END64.unpack(rec)[7:9]
+    if count > max_entries:
+        raise CheckpointError(f"load: {path} has {count} entries, over max_entries={max_entries}")
+    budget = max_entries * _DIRECTORY_BYTES_PER_ENTRY
+    if dir_size > budget:
+        raise CheckpointError(
+            f"load: {path}: the zip directory is {dir_size} bytes, over the {budget} bytes allowed "
+            f"for max_entries={max_entries}"
+        )
+
+
+def _read_entries(path, zf, size, max_bytes, max_total_bytes, max_entries):
     out, metadata, total = {}, None, 0
     infos = zf.infolist()
+    if len(infos) > max_entries:
+        raise CheckpointError(f"load: {path} has {len(infos)} entries, over max_entries={max_entries}")
     names = [i.filename for i in infos]
     if len(set(names)) != len(names):
         raise CheckpointError(f"load: {path} has duplicate entries; refusing an ambiguous checkpoint")
     for info in infos:
         name = info.filename
-        if not name.endswith(".npy"):
-            raise CheckpointError(f"load: {path}: entry {name!r} is not an .npy array")
-        if info.flag_bits & 0x1:
-            raise CheckpointError(f"load: {path}: entry {name!r} is encrypted")
         where = f"load: {path}: entry {name!r}"
+        key = _key_of(name, where)
+        _check_stored(info, size, where)
         try:
             arr, total = _read_entry(zf, info, where, max_bytes, max_total_bytes, total)
         except (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError) as e:
             raise CheckpointError(f"{where} is truncated or corrupt: {e}") from None
-        if name == _META_ENTRY:
+        if key is None:
             metadata = _parse_metadata(arr, where)
-            continue
-        try:
-            out[unquote(name[:-4], errors="strict")] = arr
-        except UnicodeDecodeError:
-            raise CheckpointError(f"{where}: the entry name does not decode to a key") from None
+        else:
+            out[key] = arr
     return out, metadata
+
+
+def _key_of(name, where):
+    """The key `save` wrote as entry `name` (None for the metadata); a name `save` would not write is refused.
+
+    Only the canonical spelling is accepted: `a.npy` and `%61.npy` both decode to "a", and letting
+    both in would make one array silently replace the other.
+    """
+    if name == _META_ENTRY:
+        return None
+    if not name.endswith(".npy"):
+        raise CheckpointError(f"{where} is not an .npy array")
+    try:
+        key = unquote(name[:-4], errors="strict")
+    except UnicodeDecodeError:
+        raise CheckpointError(f"{where}: the entry name does not decode to a key") from None
+    canonical = quote(key, safe="") + ".npy"
+    if canonical != name:
+        raise CheckpointError(
+            f"{where} is not a name ta.save writes (key {key!r} is written as {canonical!r}); "
+            f"refusing a name that could stand for another entry's key"
+        )
+    return key
+
+
+_METHODS = {zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+
+
+def _check_stored(info, size, where):
+    """An entry must be stored (not compressed, not encrypted) and its bytes must lie inside the file."""
+    if info.flag_bits & 0x1:
+        raise CheckpointError(f"{where} is encrypted")
+    if info.compress_type != zipfile.ZIP_STORED:
+        method = _METHODS.get(info.compress_type, f"method {info.compress_type}")
+        raise CheckpointError(
+            f"{where} is compressed ({method}); ta.save writes stored entries only, and a compressed entry can "
+            f"declare far more data than the file holds. Re-save it with ta.save or np.savez (not savez_compressed)"
+        )
+    if info.compress_size != info.file_size:
+        raise CheckpointError(
+            f"{where} is stored but its sizes differ ({info.compress_size} bytes in the file, "
+            f"{info.file_size} declared): corrupt"
+        )
+    room = size - info.header_offset
+    if info.file_size > room:
+        raise CheckpointError(
+            f"{where} declares {info.file_size} bytes but the file holds only {max(room, 0)} bytes from its start "
+            f"(truncated or corrupt)"
+        )
 
 
 def _read_entry(zf, info, where, max_bytes, max_total_bytes, total):
     """One entry: header checked against the limits, then its data -> (array, new running total)."""
     with zf.open(info) as f:
         dtype, shape, fortran, header_len = _read_header(f, where)
+        _check_shape(shape, dtype, where)
         nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
         if nbytes > max_bytes:
             raise CheckpointError(f"{where} declares {shape} {dtype} = {nbytes} bytes, over max_bytes={max_bytes}")
@@ -181,6 +342,22 @@ def _read_entry(zf, info, where, max_bytes, max_total_bytes, total):
                 f"{info.file_size - header_len} bytes of data (truncated or corrupt)"
             )
         return _read_data(f, dtype, shape, fortran, nbytes, where), total
+
+
+_MAX_DIMS = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
+_MAX_INDEX = int(np.iinfo(np.intp).max)
+
+
+def _check_shape(shape, dtype, where):
+    """A shape numpy can make: at most 64 (numpy 1: 32) axes, every length and the byte count within intp.
+
+    Numpy refuses `(0, 10**30)` although it holds no element; refused here with the entry's name.
+    """
+    if len(shape) > _MAX_DIMS:
+        raise CheckpointError(f"{where}: shape {_short(shape)} has {len(shape)} axes; numpy allows {_MAX_DIMS}")
+    nonzero = math.prod(n for n in shape if n) * dtype.itemsize
+    if max(shape, default=0) > _MAX_INDEX or nonzero > _MAX_INDEX:
+        raise CheckpointError(f"{where}: shape {_short(shape)} {dtype} is beyond what numpy can index")
 
 
 def _read_header(f, where):
@@ -237,7 +414,10 @@ def _read_data(f, dtype, shape, fortran, nbytes, where):
         if not n:
             raise CheckpointError(f"{where}: truncated, {done} of {nbytes} bytes of data")
         done += n
-    return buf.view(dtype).reshape(shape, order="F" if fortran else "C")
+    try:
+        return buf.view(dtype).reshape(shape, order="F" if fortran else "C")
+    except (ValueError, OverflowError) as e:  # _check_shape should have caught it: still name the entry
+        raise CheckpointError(f"{where}: shape {_short(shape)} {dtype} is not one numpy can make ({e})") from None
 
 
 def _parse_metadata(arr, where):

@@ -9,34 +9,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import ops
 from .mode import current as _mode
+from .tensor import Tensor, lift
 
 _NO_GRADIENT = {
     np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
     np.isnan, np.isinf, np.isfinite, np.sign, np.signbit, np.floor, np.ceil, np.rint, np.trunc,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
 }  # fmt: skip
-_OPS = None
-
-
-def _ops():
-    global _OPS
-    if _OPS is None:
-        from . import ops
-
-        _OPS = {
-            np.add: ops.Add, np.subtract: ops.Sub, np.multiply: ops.Mul, np.true_divide: ops.Div,
-            np.power: ops.Pow, np.matmul: ops.MatMul, np.maximum: ops.Maximum, np.negative: ops.Neg,
-            np.exp: ops.Exp, np.log: ops.Log, np.sqrt: ops.Sqrt, np.tanh: ops.Tanh, np.absolute: ops.Abs,
-        }  # fmt: skip
-    return _OPS
+_OPS = {
+    np.add: ops.Add, np.subtract: ops.Sub, np.multiply: ops.Mul, np.true_divide: ops.Div,
+    np.power: ops.Pow, np.matmul: ops.MatMul, np.maximum: ops.Maximum, np.negative: ops.Neg,
+    np.exp: ops.Exp, np.log: ops.Log, np.sqrt: ops.Sqrt, np.tanh: ops.Tanh, np.absolute: ops.Abs,
+}  # fmt: skip
 
 
 def ufunc(uf, method, inputs, kwargs):
     """Tensor.__array_ufunc__: run the matching op, or compute on arrays where that is safe."""
-    from .tensor import Tensor, lift
-
-    op = _ops().get(uf) if method == "__call__" and not kwargs else None
+    op = _OPS.get(uf) if method == "__call__" and not kwargs else None
     if op is not None:
         like = next(x for x in inputs if isinstance(x, Tensor))
         return op.apply(*[lift(x, like) for x in inputs])

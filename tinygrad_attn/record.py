@@ -5,10 +5,14 @@
     for step in rec.steps:          # in the order the engine processed the nodes
         step.op, step.grad, step.contributions
 
-Every backward run inside the block appends to the same record. The sweep that records uses
-the same op rules as a plain sweep; it only adds each contribution at once (instead of
-batching a weight's gradients to the end), so the contributions that reach a tensor sum, in
-the recorded order, to exactly the gradient it received.
+Every backward run inside the block appends to the same record (a block inside another
+records into both). The sweep that records sums exactly as a plain sweep does, so the
+gradients it gives are training's, bit for bit; on the side it keeps every contribution.
+The contributions that reach a tensor sum, in the recorded order, to exactly the gradient it
+received -- with one exception, said by `Leaf.batched`: a weight used at several steps (an
+RNN's W_h) gets the products a_t^T g_t of all steps summed by one GEMM at the end, as in
+training, and its recorded per-step products sum to that within the rounding of the order
+of summation.
 """
 
 from __future__ import annotations
@@ -55,12 +59,16 @@ class Step:
 
 
 class Leaf:
-    """A leaf tensor's total gradient in one backward run (before its hooks)."""
+    """A leaf tensor's total gradient in one backward run (before its hooks).
 
-    __slots__ = ("tensor", "grad", "run")
+    `batched`: how many of its contributions were a^T g products summed by one GEMM at the
+    end of the sweep (0 when each was added as it arrived).
+    """
 
-    def __init__(self, tensor, grad, run):
-        self.tensor, self.grad, self.run = tensor, grad, run
+    __slots__ = ("tensor", "grad", "run", "batched")
+
+    def __init__(self, tensor, grad, run, batched=0):
+        self.tensor, self.grad, self.run, self.batched = tensor, grad, run, batched
 
     def __repr__(self):
         return f"Leaf({self.tensor.name or 'leaf'} {self.tensor.shape}, run {self.run})"
@@ -112,6 +120,18 @@ class Record:
                 out.append(t)
         return out
 
+    def absorb(self, inner: Record):
+        """Append the runs of a record opened inside this one (steps renumbered, arrays shared)."""
+        first_run = self.runs
+        for s in inner.steps:
+            step = Step(len(self.steps), first_run + s.run, s.fn, s.tensor, s.grad)
+            step.contributions = s.contributions
+            self.steps.append(step)
+        for lf in inner.leaves:
+            self.leaves.append(Leaf(lf.tensor, lf.grad, first_run + lf.run, lf.batched))
+        self.roots.extend(inner.roots)
+        self.runs += inner.runs
+
     def __len__(self):
         return len(self.steps)
 
@@ -126,12 +146,15 @@ def record_backward(accumulate: bool = True):
     With `accumulate=False` the runs only record: no `.grad` changes (leaf hooks do not run;
     hooks on intermediate tensors do, since they shape the gradients passed on).
     """
-    rec = Record(accumulate)
+    outer = ACTIVE.get()
+    rec = Record(accumulate if outer is None else accumulate and outer.accumulate)
     token = ACTIVE.set(rec)
     try:
         yield rec
     finally:
         ACTIVE.reset(token)
+        if outer is not None:
+            outer.absorb(rec)
 
 
 def as_array(g) -> np.ndarray:

@@ -9,15 +9,16 @@ import numpy as np
 from .mode import current as _mode
 
 DEFAULT_DTYPE = np.float32
+WRITES = [0]  # in-place writes so far, anywhere: a node made after the last one needs no version check
 
 
 def _convert(data, dtype):
     """Turn user data into an ndarray: Python floats become float32, arrays keep their dtype."""
     if isinstance(data, np.ndarray):
-        arr = data if dtype is None else data.astype(dtype, copy=False)
+        arr = np.array(data, dtype=dtype)  # a copy: the Tensor never shares the caller's buffer
     else:
         try:
-            arr = np.asarray(data, dtype=dtype)
+            arr = np.array(data, dtype=dtype)
         except (ValueError, TypeError) as e:
             raise TypeError(f"Tensor: cannot make numeric data from {type(data).__name__}: {e}") from None
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.generic):
@@ -28,7 +29,12 @@ def _convert(data, dtype):
 
 
 class Tensor:
-    """An n-d array that records the ops applied to it, for reverse-mode autodiff."""
+    """An n-d array that records the ops applied to it, for reverse-mode autodiff.
+
+    `Tensor(data)` copies `data` (an ndarray, a list, a number or another Tensor), as
+    `torch.tensor` does: changing the array afterwards never changes the Tensor. `t.detach()`
+    and views (`t.reshape`, `t[0:2]`, `t.T`) share `t`'s data and its version counter.
+    """
 
     __slots__ = ("data", "_grad", "requires_grad", "_ctx", "name", "_vc", "_hooks", "_retain", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
@@ -120,10 +126,6 @@ class Tensor:
                 raise ValueError(f"grad: gradient of shape {value.shape} for a tensor of shape {self.shape}")
         self._grad = value
 
-    def backward(self, grad=None, retain_graph=False, retain_grad=False, create_graph=False):
-        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (`grad` seeds a non-scalar)."""
-        _autograd.backward(self, grad, retain_graph, retain_grad, create_graph)
-
     def register_hook(self, fn):
         """Call `fn(grad)` when this tensor's gradient is computed; a returned Tensor replaces it."""
         if not self.requires_grad:
@@ -138,7 +140,7 @@ class Tensor:
 
     def detach(self):
         """A tensor sharing the data and the version counter, cut from the graph."""
-        d = _new_tensor(self.data, False)
+        d = new_tensor(self.data, False)
         if self._vc is None:
             self._vc = [0]
         d._vc = self._vc
@@ -155,147 +157,13 @@ class Tensor:
             self._vc = [1]
         else:
             self._vc[0] += 1
+        WRITES[0] += 1
 
     def requires_grad_(self, flag=True):
         if flag and self.dtype.kind != "f":
             raise TypeError(f"requires_grad_: dtype {self.dtype} cannot require grad")
         self.requires_grad = bool(flag)
         return self
-
-    # ---- arithmetic (each a Function in ops/) ---------------------------------------------
-    def __add__(self, other):
-        return _ops.Add.apply(self, other if type(other) is Tensor else lift(other, self))
-
-    def __radd__(self, other):
-        return _ops.Add.apply(lift(other, self), self)
-
-    def __sub__(self, other):
-        return _ops.Sub.apply(self, other if type(other) is Tensor else lift(other, self))
-
-    def __rsub__(self, other):
-        return _ops.Sub.apply(lift(other, self), self)
-
-    def __mul__(self, other):
-        return _ops.Mul.apply(self, other if type(other) is Tensor else lift(other, self))
-
-    def __rmul__(self, other):
-        return _ops.Mul.apply(lift(other, self), self)
-
-    def __truediv__(self, other):
-        return _ops.Div.apply(self, other if type(other) is Tensor else lift(other, self))
-
-    def __rtruediv__(self, other):
-        return _ops.Div.apply(lift(other, self), self)
-
-    def __pow__(self, other):
-        return _ops.Pow.apply(self, lift(other, self))
-
-    def __rpow__(self, other):
-        return _ops.Pow.apply(lift(other, self), self)
-
-    def __matmul__(self, other):
-        return _ops.MatMul.apply(self, other if type(other) is Tensor else lift(other, self))
-
-    def __rmatmul__(self, other):
-        return _ops.MatMul.apply(lift(other, self), self)
-
-    def __neg__(self):
-        return _ops.Neg.apply(self)
-
-    def exp(self):
-        """Elementwise e^x (same shape)."""
-        return _ops.Exp.apply(self)
-
-    def log(self):
-        """Elementwise natural log (same shape)."""
-        return _ops.Log.apply(self)
-
-    def sqrt(self):
-        """Elementwise square root (same shape)."""
-        return _ops.Sqrt.apply(self)
-
-    def tanh(self):
-        """Elementwise tanh (same shape)."""
-        return _ops.Tanh.apply(self)
-
-    def sigmoid(self):
-        """Elementwise logistic sigmoid (same shape)."""
-        return _ops.Sigmoid.apply(self)
-
-    def relu(self):
-        """Elementwise max(x, 0) (same shape)."""
-        return _ops.Relu.apply(self)
-
-    def abs(self):
-        """Elementwise |x| (same shape)."""
-        return _ops.Abs.apply(self)
-
-    def clip(self, min=None, max=None):
-        """Elementwise clip to [min, max] (same shape)."""
-        return _ops.Clip.apply(self, lo=min, hi=max)
-
-    def maximum(self, other):
-        """Elementwise max with another tensor (broadcast shape)."""
-        return _ops.Maximum.apply(self, lift(other, self))
-
-    # ---- reductions -----------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        """Sum over `axis` (int, tuple or None for all)."""
-        return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        """Mean over `axis` (int, tuple or None for all)."""
-        return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        """Max over `axis`; tied maxima share the gradient evenly."""
-        return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
-
-    def logsumexp(self, axis=None, keepdims=False):
-        """log(sum(exp(x))) over `axis`, computed stably."""
-        return _ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
-
-    def softmax(self, axis=-1):
-        """exp(x) / sum(exp(x)) along `axis` (same shape), computed stably."""
-        return _ops.Softmax.apply(self, axis=axis)
-
-    def log_softmax(self, axis=-1):
-        """x - logsumexp(x) along `axis` (same shape)."""
-        return _ops.LogSoftmax.apply(self, axis=axis)
-
-    # ---- movement -------------------------------------------------------------------------
-    def reshape(self, *shape):
-        """Same data in a new shape; one dimension may be -1."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        if shape == self.data.shape:
-            return self
-        return _ops.Reshape.apply(self, shape=shape)
-
-    def transpose(self, *axes):
-        """Permute the axes (reversed when none are given)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _ops.Transpose.apply(self, axes=axes or None)
-
-    @property
-    def T(self):
-        """The tensor with its axes reversed."""
-        return _ops.Transpose.apply(self, axes=None)
-
-    def swapaxes(self, a, b):
-        """Swap two axes."""
-        axes = list(range(self.ndim))
-        try:
-            axes[a], axes[b] = axes[b], axes[a]
-        except IndexError:
-            raise ValueError(f"swapaxes: axes {a}, {b} out of range for shape {self.shape}") from None
-        return _ops.Transpose.apply(self, axes=tuple(axes))
-
-    def __getitem__(self, idx):
-        if type(idx) is not int and type(idx) is not slice:
-            idx = _normalize_index(idx, self.shape)
-        return _ops.GetItem.apply(self, idx=idx)
 
     # ---- in-place ops: change the data, bump the version ----------------------------------
     def _inplace(self, opname, fn, other):
@@ -311,6 +179,11 @@ class Tensor:
                     "is not recorded; write t = t op x instead"
                 )
         value = other.data if isinstance(other, Tensor) else other
+        if not self.data.flags.writeable:
+            raise ValueError(
+                f"{opname}: this tensor's data (shape {self.shape}) is read-only (a gradient handed to a "
+                "hook, a broadcast view, or a read-only array); compute a new tensor instead"
+            )
         try:
             fn(self.data, value, out=self.data, casting="same_kind")
         except ValueError:
@@ -345,7 +218,7 @@ class Tensor:
 
     # ---- comparisons (no gradient; bool tensors) -----------------------------------------
     def _cmp(self, other, fn):
-        return _new_tensor(np.asarray(fn(self.data, other.data if isinstance(other, Tensor) else other)), False)
+        return new_tensor(np.asarray(fn(self.data, other.data if isinstance(other, Tensor) else other)), False)
 
     def __lt__(self, other):
         return self._cmp(other, np.less)
@@ -367,12 +240,8 @@ class Tensor:
 
     __hash__ = object.__hash__  # tensors stay usable as dict keys and in sets (by identity)
 
-    # ---- numpy functions on Tensors record the op (np.exp(t) is t.exp()) ------------------
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return _numpy_interop.ufunc(ufunc, method, inputs, kwargs)
 
-
-def _new_tensor(data, requires_grad):
+def new_tensor(data, requires_grad):
     """Wrap an ndarray without checks (internal fast path)."""
     t = object.__new__(Tensor)
     t.data = data
@@ -396,11 +265,5 @@ def lift(x, like: Tensor) -> Tensor:
             dt = like.data.dtype
         else:
             dt = DEFAULT_DTYPE
-        return _new_tensor(np.asarray(x, dtype=dt), False)
+        return new_tensor(np.asarray(x, dtype=dt), False)
     return Tensor(x)
-
-
-from . import autograd as _autograd  # noqa: E402  (autograd and ops import Tensor from here)
-from . import numpy_interop as _numpy_interop  # noqa: E402
-from . import ops as _ops  # noqa: E402
-from .ops.movement import _normalize_index  # noqa: E402

@@ -3,15 +3,29 @@
 `viz.draw(rec)` of a `ta.record_backward()` record (or `viz.draw(loss, backward=True)`) returns a
 `Graph` (`.source` DOT, `.render("g.svg")`, shown inline in Jupyter); its numbers come from the
 record. `viz.frames(rec, folder)` writes a step-through of the backward pass in the engine's order.
+`viz.explore(loss)` is that step-through as one page; `viz.explore_attention(model, src, tgt)` puts
+a seq2seq model's attention weights beside the gradient that reached them.
 `viz.plots` holds the matplotlib figures (imported on first use).
 """
 
+from .attention_page import AttentionPage, explore_attention
 from .explore import Explorer, explore
 from .frames import frames
 from .graph import Graph, draw, draw_gradcheck_failure
 from .render import RenderError
 
-__all__ = ["Explorer", "Graph", "RenderError", "draw", "draw_gradcheck_failure", "explore", "frames", "plots"]
+__all__ = [
+    "AttentionPage",
+    "Explorer",
+    "Graph",
+    "RenderError",
+    "draw",
+    "draw_gradcheck_failure",
+    "explore",
+    "explore_attention",
+    "frames",
+    "plots",
+]
 
 
 def __getattr__(name):

@@ -10,16 +10,32 @@ from .model import Model, fmt
 FONT = "Helvetica"
 
 
-def text(lines) -> graphviz.quoting.NoHtml:
-    """Lines as one DOT label: backslashes escaped, real newlines flattened, never read as HTML."""
+MAX_LINE = 120  # characters of one label line: a 16k-character name would make a node wider than any page
+
+
+def plain(s, limit: int = MAX_LINE) -> str:
+    """`s` as printable text of at most `limit` characters: control characters (NUL, BEL, ...) shown as
+    \\xNN, which neither DOT nor the SVG's XML can carry; a longer text cut with an ellipsis."""
+    s = str(s).replace("\r", " ").replace("\n", " ")
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in s):
+        s = "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 else c for c in s)
+    return s if len(s) <= limit else s[: limit - 1] + "\u2026"
+
+
+def text(lines, limit: int = MAX_LINE) -> graphviz.quoting.NoHtml:
+    """Lines as one DOT label: printable (`plain`), backslashes escaped, never read as HTML."""
     if isinstance(lines, str):
         lines = [lines]
-    clean = [str(x).replace("\r", " ").replace("\n", " ") for x in lines]
-    return graphviz.nohtml("\\n".join(graphviz.escape(x) for x in clean))
+    return graphviz.nohtml("\\n".join(graphviz.escape(plain(x, limit)) for x in lines))
 
 
 def _node_attrs(n):
-    a = {"id": n.id, "label": text(n.label), "tooltip": text(n.tooltip), "fillcolor": n.fill}  # id: the SVG <g>
+    a = {
+        "id": n.id,
+        "label": text(n.label),
+        "tooltip": text(n.tooltip, 4 * MAX_LINE),
+        "fillcolor": n.fill,
+    }  # id: the SVG <g>
     if n.kind == "op":
         a.update(shape="ellipse", style="filled", fontsize="9", height="0.25", margin="0.03,0.01", color="#888888")
     else:
@@ -122,7 +138,13 @@ def to_dot(model: Model, rankdir: str = "LR", labels: dict[str, str] | None = No
     g.attr("edge", fontname=FONT, fontsize="8", arrowsize="0.6", color="#555555")
     subs = {c: graphviz.Digraph(f"cluster_{i}") for i, c in enumerate(model.clusters)}
     for c, sub in subs.items():
-        sub.attr(label=text(cluster_label(c, labels)), style="rounded", color="#aaaaaa", fontsize="10", tooltip=text(c))
+        sub.attr(
+            label=text(cluster_label(c, labels)),
+            style="rounded",
+            color="#aaaaaa",
+            fontsize="10",
+            tooltip=text(c, 4 * MAX_LINE),
+        )
     for n in model.nodes:
         attrs = _node_attrs(n)
         if n.kind == "summary" and n.summary_of:
@@ -140,7 +162,7 @@ def to_dot(model: Model, rankdir: str = "LR", labels: dict[str, str] | None = No
         if e.label:
             attrs["label"] = text(e.label)
         if e.tooltip:
-            attrs["tooltip"] = text(e.tooltip)
+            attrs["tooltip"] = text(e.tooltip, 4 * MAX_LINE)
         g.edge(e.src, e.dst, **attrs)
     if model.legend:
         _legend(g, model, rankdir)

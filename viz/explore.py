@@ -4,35 +4,33 @@
     page.save("backprop.html")      # open in any browser, offline
     page                            # inline in Jupyter
 
-The page holds the graph laid out once by Graphviz (SVG), the record's numbers as JSON and a
-small script of our own (no network, no CDN). It exposes `window.tinygradAttn` = {steps,
-show(k), current()} and keeps the arithmetic of the current step in the element `#explain`.
+One way through: the record -> its drawing (`viz.explore_model`: boxes grouped by the calls and
+scopes that made them) -> the page data (`viz.explore_data`) -> the page (`viz.explore_page`).
+The page exposes `window.tinygradAttn` = {steps, show(k), current()} and keeps the arithmetic of
+the current step in the element `#explain`.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import os
-import re
 
 from tinygrad_attn import Tensor
 from tinygrad_attn.record import Record, record_backward
 
-from . import render
+from . import explore_model, render
 from .explore_data import page_data
-from .explore_map import PREFIX
 from .explore_page import page
-from .graph import Graph, draw
+from .sources import as_source
 
 
 class Explorer:
     """The explorer page for one backward record: `html`, `save(path)`, shown inline in Jupyter."""
 
-    def __init__(self, html_text: str, record: Record, graph: Graph, data: dict):
+    def __init__(self, html_text: str, record: Record, drawing, data: dict):
         self.html = html_text
         self.record = record
-        self.graph = graph
+        self.drawing = drawing
         self.data = data
 
     @property
@@ -63,9 +61,8 @@ def explore(
     title: str | None = None,
     max_nodes: int | None = 400,
     max_values: int = 256,
-    rankdir: str | None = None,
-    derivatives: bool = True,
     constants: bool = True,
+    open_calls: bool = False,
 ) -> Explorer:
     """The explorer page for a scalar `loss` (Tensor with its graph) or a `ta.record_backward()` record.
 
@@ -73,10 +70,24 @@ def explore(
     `ta.record_backward(accumulate=False)`: exploring changes no `.grad` (hooks on intermediate
     tensors run, as they shape the gradients; leaf hooks do not).
     Given a record, it shows that record (one output; the graph must still be alive).
-    max_nodes: above this many nodes clusters collapse into summary boxes (None: never).
-    max_values: at most this many numbers of any array go into the page (statistics cover all).
-    rankdir: the drawing's direction ("LR", "TB", ...; default as `viz.draw`).
+    Composite calls (F.cross_entropy, modules) start closed; max_nodes: above this many boxes, the
+    open scopes start closed too, deepest first (None: never). max_values: at most this many
+    numbers of any array go into the page (statistics cover all). constants: draw the leaves that
+    need no gradient. open_calls: every call and scope starts open (the whole graph, op by op).
     """
+    tensor_or_record = as_source(tensor_or_record, "explore")
+    rec, root = _record_and_root(tensor_or_record)
+    drawing = explore_model.build(root, constants=constants, max_nodes=max_nodes)
+    if title:
+        drawing.heading = title
+    if open_calls:
+        for g in drawing.groups:
+            g.open = True
+    data = page_data(rec, drawing, max_values=max_values)
+    return Explorer(page(data), rec, drawing, data)
+
+
+def _record_and_root(tensor_or_record):
     if isinstance(tensor_or_record, Record):
         rec = tensor_or_record
         if not rec.steps:
@@ -84,16 +95,10 @@ def explore(
         root = rec.roots[0]
         if any(r is not root for r in rec.roots):
             raise ValueError(f"explore: the record holds backward runs from {len(rec.roots)} outputs; record one")
-    elif isinstance(tensor_or_record, Tensor):
-        root = tensor_or_record
-        rec = _record(root)
-    else:
-        raise TypeError(f"explore: expected a Tensor or a Record, got {type(tensor_or_record).__name__}")
-    graph = _drawing(rec, max_nodes=max_nodes, rankdir=rankdir, derivatives=derivatives, constants=constants)
-    heading = title or f"backprop through {root.name or (root.op.name if root.op else 'a leaf')}"
-    data = page_data(rec, graph, root, max_values=max_values, title=heading, constants=constants)
-    svg = prepare_svg(graph.pipe("svg").decode("utf-8"))
-    return Explorer(page(heading, svg, page_json(data)), rec, graph, data)
+        return rec, root
+    if isinstance(tensor_or_record, Tensor):
+        return _record(tensor_or_record), tensor_or_record
+    raise TypeError(f"explore: expected a Tensor or a Record, got {type(tensor_or_record).__name__}")
 
 
 def _record(loss) -> Record:
@@ -113,49 +118,3 @@ def _record(loss) -> Record:
             ) from e
         raise
     return rec
-
-
-def _drawing(rec, **kwargs) -> Graph:
-    """`viz.draw` of the record: node gradients and edge labels from it, no width budget (the page pans)."""
-    return draw(rec, max_width=None, **kwargs)
-
-
-_NODE = re.compile(r'<g id="[^"]*" class="node">\s*<title>([^<]*)</title>\n?')
-_EDGE = re.compile(r'<g id="([^"]*)" class="edge">\s*<title>([^<]*)</title>\n?')
-_TITLE = re.compile(r"<title>[^<]*</title>\n?")
-_TIP = re.compile(r' xlink:title="[^"]*"')
-_COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
-_SIZE = re.compile(r'\s(width|height)="[^"]*"')
-
-
-def prepare_svg(svg: str) -> str:
-    """Graphviz SVG for the page: node groups get ids PREFIX + DOT name, edges name their ends.
-
-    The native tooltips (`<title>`, `xlink:title`) go: they would show every node's final
-    gradient, which the page reveals step by step.
-    """
-    svg = svg[svg.find("<svg") :] if "<svg" in svg else svg
-    svg = _COMMENT.sub("", svg)
-
-    def node(m):
-        name = html.unescape(m.group(1))
-        return f'<g id="{html.escape(PREFIX + name)}" class="node" data-n="{html.escape(name)}">'
-
-    def edge(m):
-        ends = html.unescape(m.group(2)).split("->")
-        src, dst = (ends + [""])[:2] if len(ends) == 2 else ("", "")
-        return (
-            f'<g id="{m.group(1)}" class="edge" data-s="{html.escape(PREFIX + src)}" '
-            f'data-d="{html.escape(PREFIX + dst)}">'
-        )
-
-    svg = _EDGE.sub(edge, _NODE.sub(node, svg))
-    svg = _TIP.sub("", _TITLE.sub("", svg))
-    head_end = svg.find(">")
-    head = _SIZE.sub("", svg[:head_end])
-    return head + ' width="100%" height="100%"' + svg[head_end:]
-
-
-def page_json(data: dict) -> str:
-    """The data as JSON that is safe inside a <script> element."""
-    return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")

@@ -11,6 +11,7 @@ from . import colors, render
 from .grads import norm, source_for
 from .graph import Graph
 from .model import build, fill_of, fmt, grad_line, grad_status, grad_tip
+from .sources import as_source
 
 PENDING = "|grad| pending"
 
@@ -33,7 +34,7 @@ def frames(
     is blank and says "pending", in its label and tooltip; with `derivatives`, an edge's label
     appears once its op has run. Graphviz lays the graph out once; each frame re-colours it.
     """
-    roots, grads = source_for(tensor_or_record, True, "frames")
+    roots, grads = source_for(as_source(tensor_or_record, "frames"), True, "frames")
     steps = grads.record.steps
     if not steps:
         raise ValueError("frames: the record has no backward steps (a backward from a leaf); nothing to step through")

@@ -14,6 +14,8 @@ import numpy as np
 from tinygrad_attn.record import Record, record_backward
 from tinygrad_attn.tensor import Tensor
 
+from .walk import walk
+
 ELEMENTWISE_MODULE = "tinygrad_attn.ops.elementwise"
 
 
@@ -28,7 +30,7 @@ def norm(a) -> float:
     if flat.size <= 1:
         return abs(float(flat[0])) if flat.size else 0.0
     with np.errstate(over="ignore", under="ignore"):
-        square = float(np.dot(flat, flat))
+        square = float(np.add.reduce(flat * flat))
     if 1e-200 < square < float("inf"):  # the usual case: one pass, no copy
         return float(np.sqrt(square))
     flat = flat.astype(np.float64)
@@ -36,7 +38,7 @@ def norm(a) -> float:
     if top == 0.0 or not np.isfinite(top):
         return top if not np.isnan(flat).any() else float("nan")
     flat = flat / top
-    return top * float(np.sqrt(np.dot(flat, flat)))
+    return top * float(np.sqrt(np.add.reduce(flat * flat)))
 
 
 def is_elementwise(fn) -> bool:
@@ -171,8 +173,6 @@ def roots_of(rec: Record) -> list:
 
 def record_of(loss, who: str = "draw") -> Record:
     """Record one `loss.backward(retain_graph=True)`, then put every `.grad` in its graph back as it was."""
-    from .model import walk
-
     if loss.op is None:
         raise ValueError(f"{who}: the tensor has no graph (a leaf, or made without grad); pass a computation's output")
     if loss.data.size != 1:

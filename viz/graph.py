@@ -8,6 +8,7 @@ from . import colors, layout, render
 from .dot import to_dot
 from .grads import source_for
 from .model import Model, _collapse_runs, build, fmt
+from .sources import as_source
 
 
 class Graph:
@@ -118,7 +119,7 @@ def draw(
     for name, v in (("max_nodes", max_nodes), ("max_width", max_width)):
         if v is not None and not v > 0:
             raise ValueError(f"draw: {name} must be a positive number or None (no limit), got {v!r}")
-    roots, grads = source_for(tensor_or_record, backward, "draw")
+    roots, grads = source_for(as_source(tensor_or_record, "draw"), backward, "draw")
     root = roots[0] if len(roots) == 1 else roots
     model = build(
         root, grads=grads, derivatives=derivatives, constants=constants, scale=scale, title=title, legend=legend

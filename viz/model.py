@@ -18,6 +18,7 @@ import numpy as np
 
 from . import colors
 from .grads import Held, fmt, norm
+from .walk import walk
 
 
 @dataclass
@@ -67,29 +68,6 @@ class Model:
     legend: bool = True
     recorded: bool = False  # gradients and edge labels come from a backward record
     derivatives: bool = False  # edge labels were asked for
-
-
-# ---- the walk -----------------------------------------------------------------------------
-def walk(root):
-    """Tensors reachable from `root` (a tensor or a list of them) through `t.op.inputs`, inputs first (iterative)."""
-    order, seen = [], set()
-    roots = list(root) if isinstance(root, (list, tuple)) else [root]
-    stack = [(r, False) for r in reversed(roots)]
-    while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if t in seen:
-            continue
-        seen.add(t)
-        stack.append((t, True))
-        fn = t.op
-        if fn is not None:
-            for p in reversed(fn.inputs):  # reversed: the first input is expanded first
-                if p not in seen:
-                    stack.append((p, False))
-    return order
 
 
 def grad_status(g):

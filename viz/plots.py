@@ -7,30 +7,25 @@ with the Agg canvas is used, so nothing here touches the global pyplot backend.
 
 from __future__ import annotations
 
-import io
-import os
-
 import numpy as np
 
-from .render import write_atomic
+from . import figure
+from .plots_lecture import (  # noqa: F401  (the lecture's plots, one namespace with the others)
+    first_bad,
+    gain_and_product,
+    gradient_by_token,
+    overflow,
+    states_and_contexts,
+    tokens_by_gradient,
+)
 
 
 def _figure(w=7.0, h=4.0, ncols=1):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(w, h), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, ncols)
-    return fig, axes
+    return figure.new(w, h, ncols)
 
 
-def _save(fig, path):
-    fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower() or "png"
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=130)
-    write_atomic(path, buf.getvalue())
-    return fig
+_save = figure.save
+save = figure.save
 
 
 def _steps(n):
@@ -66,7 +61,7 @@ def gradient_norms(runs, path, title="How much gradient reaches each hidden stat
 def jacobian_spectra(runs, path, title="Largest singular value of the step Jacobians"):
     """Two panels: sigma_max(dh_t/dh_{t-1}) per step, and sigma_max(dh_T/dh_{t-1}) (the product back to t).
 
-    runs: {label: (per_step (T,), product (T,))} as from `tinygrad_attn.analysis.jacobian_spectra`.
+    runs: {label: (per_step (T,), product (T,))} as from `tinygrad_attn.commands.analysis.jacobian_spectra`.
     """
     fig, (a1, a2) = _figure(11.0, 4.0, ncols=2)
     for label, (per_step, product) in runs.items():
@@ -211,57 +206,6 @@ def eps_scan_plot(scans, path, title="Central-difference error against step size
     return _save(fig, path)
 
 
-def gradient_by_token(runs, tokens, path, title="How much gradient reaches each word", ylabel=None):
-    """Plot one norm per token (the words on the x axis), log scale, one line per run.
-
-    runs: {label: array (T,)} of norms, T = len(tokens); path: output file. Returns the Figure.
-    """
-    tokens = [str(t) for t in tokens]
-    fig, ax = _figure(max(7.0, 0.48 * len(tokens) + 2), 4.2)
-    for label, norms in runs.items():
-        y = np.asarray(norms, dtype=float)
-        if y.shape != (len(tokens),):
-            raise ValueError(f"gradient_by_token: {label!r} has {y.shape} norms for {len(tokens)} tokens")
-        ok = np.isfinite(y) & (y > 0)
-        ax.plot(np.arange(len(y))[ok], y[ok], marker="o", ms=4, label=str(label))
-    ax.set_yscale("log")
-    ax.set_xticks(range(len(tokens)), labels=tokens, rotation=45, ha="right")
-    ax.set_xlabel("input word (read left to right)")
-    ax.set_ylabel(ylabel or r"$\|\partial L / \partial x_t\|$  (log scale)")
-    ax.set_title(title)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8)
-    return _save(fig, path)
-
-
-def gain_and_product(runs, path, title="Backprop through MatMul only"):
-    """Two panels against the steps walked back: the gain of each step and the product of all so far.
-
-    runs: {label: norms (T+1,)}, norms[k] = ||gradient|| after k steps back (norms[0] at the output).
-    Left: norms[k] / norms[k-1] (linear); right: norms[k] / norms[0] (log scale). Returns the Figure.
-    """
-    fig, (a1, a2) = _figure(11.0, 4.0, ncols=2)
-    for label, norms in runs.items():
-        n = np.asarray(norms, dtype=float)
-        k = _steps(len(n) - 1)
-        a1.plot(k, n[1:] / n[:-1], marker="o", ms=3, label=str(label))
-        a2.plot(np.arange(len(n)), n / n[0], marker="o", ms=3, label=str(label))
-    a1.axhline(1.0, color="k", lw=0.8, ls="--")
-    a2.axhline(1.0, color="k", lw=0.8, ls="--")
-    a2.set_yscale("log")
-    for ax in (a1, a2):
-        _integer_x(ax)
-        ax.set_xlabel("steps walked back from the output")
-        ax.grid(True, alpha=0.3)
-    a1.set_ylabel(r"gain of one step  $\|g W_h^T\| / \|g\|$")
-    a1.set_title("one step")
-    a2.set_ylabel(r"$\|g_{T-k}\| / \|g_T\|$  (log scale)")
-    a2.set_title("the product of k steps")
-    a2.legend(fontsize=8)
-    fig.suptitle(title)
-    return _save(fig, path)
-
-
 def function_and_derivative(x, y, dy, path, names=("f(x)", "f'(x)"), title=None):
     """One function and its derivative on one axis: x, y, dy (n,) arrays. Returns the Figure."""
     fig, ax = _figure(7.0, 4.0)
@@ -278,63 +222,50 @@ def function_and_derivative(x, y, dy, path, names=("f(x)", "f'(x)"), title=None)
     return _save(fig, path)
 
 
-def states_and_context(states, tokens, path, title="Encoder states and the context vector"):
-    """Heatmap of the encoder's states (T, H), one row per input token, and the last row again alone.
+def attention_grid(
+    maps, path, title=None, ncols=5, cmap="viridis", query_label=None, key_label=None, bar_label="weight",
+    width=None, fontsize=8.0,
+):  # fmt: skip
+    """A grid of attention heatmaps with shared colours [0, 1], queries down the rows and keys across.
 
-    The single row at the bottom is what a plain Seq2Seq decoder receives. Returns the Figure.
+    maps: list of dicts {"weights": (Tq, Tk), "rows": Tq query labels, "cols": Tk key labels,
+    "title": str, optional "note": a line under the panel, optional "query"/"key": the panel's own
+    axis names}. query_label / key_label name the axes once for the whole grid. fontsize: pt of the
+    tick labels (titles one larger). Returns the Figure.
     """
-    s = np.asarray(states, dtype=float)
-    if s.ndim != 2 or s.shape[0] != len(tokens):
-        raise ValueError(f"states_and_context: states {s.shape} for {len(tokens)} tokens")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(max(6.0, 0.12 * s.shape[1] + 2.5), 0.28 * len(tokens) + 2.6), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    a1, a2 = fig.subplots(2, 1, height_ratios=[len(tokens), 1.6], sharex=True)
-    lim = float(np.abs(s).max()) or 1.0
-    im = a1.imshow(s, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
-    a1.set_yticks(range(len(tokens)), labels=[repr(str(t)) for t in tokens], fontsize=8)
-    a1.set_ylabel("encoder step (input token)")
-    a1.set_title(title)
-    a2.imshow(s[-1:], cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
-    a2.set_yticks([0], labels=["context h_T"])
-    a2.set_xlabel("hidden unit")
-    fig.colorbar(im, ax=[a1, a2], label="state value", shrink=0.8)
-    return _save(fig, path)
-
-
-def attention_grid(maps, path, title=None, ncols=5, cmap="viridis"):
-    """A grid of attention heatmaps with shared colours [0, 1].
-
-    maps: list of dicts {"weights": (Tq, Tk), "rows": Tq labels, "cols": Tk labels, "title": str,
-    optional "note": small text under the panel}. Returns the Figure.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     if not maps:
         raise ValueError("attention_grid: no maps")
     ncols = min(ncols, len(maps))
     nrows = (len(maps) + ncols - 1) // ncols
-    fig = Figure(figsize=(3.3 * ncols, 3.3 * nrows + 0.6), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    width = width or 3.3 * ncols
+    fig, axes = figure.new(width, (width / ncols) * 1.05 * nrows + 0.8, ncols, nrows, squeeze=False)
+    axes = axes.ravel()
     im = None
-    for ax, m in zip(axes, maps):
+    for j, (ax, m) in enumerate(zip(axes, maps)):
         w = np.asarray(m["weights"], dtype=float)
         rows, cols = [str(t) for t in m["rows"]], [str(t) for t in m["cols"]]
         if w.shape != (len(rows), len(cols)):
             raise ValueError(f"attention_grid: weights {w.shape} for {len(rows)} rows and {len(cols)} columns")
         im = ax.imshow(w, cmap=cmap, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-        ax.set_xticks(range(len(cols)), labels=cols, fontsize=6)
-        ax.set_yticks(range(len(rows)), labels=rows, fontsize=6)
-        ax.set_title(m.get("title", ""), fontsize=8)
-        if m.get("note"):
-            ax.set_xlabel(m["note"], fontsize=7)
+        ax.set_xticks(range(len(cols)), labels=cols, fontsize=fontsize)
+        ax.set_yticks(range(len(rows)), labels=rows, fontsize=fontsize)
+        ax.tick_params(length=2, pad=1.5)
+        ax.set_title(m.get("title", ""), fontsize=fontsize + 1.5)  # a radical is drawn at 2/3 of this
+        under = [x for x in (m.get("key"), m.get("note")) if x]  # below the key letters: no mathtext here
+        if under:
+            ax.set_xlabel("\n".join(under), fontsize=fontsize)
+        left = maps[j - 1] if j % ncols else None  # the neighbour on the left says the same: say it once
+        if m.get("query") and not (left and left.get("query") == m["query"]):
+            ax.set_ylabel(m["query"], fontsize=fontsize)
     for ax in axes[len(maps) :]:
         ax.axis("off")
-    fig.colorbar(im, ax=list(axes[: len(maps)]), label="weight", shrink=0.6)
+    cb = fig.colorbar(im, ax=list(axes[: len(maps)]), shrink=0.6 if nrows > 1 else 0.9, aspect=30 if nrows > 1 else 20)
+    cb.set_label(bar_label, fontsize=fontsize)
+    cb.ax.tick_params(labelsize=fontsize)
+    if key_label:
+        fig.supxlabel(key_label, fontsize=fontsize + 1)
+    if query_label:
+        fig.supylabel(query_label, fontsize=fontsize + 1)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=fontsize + 2)
     return _save(fig, path)

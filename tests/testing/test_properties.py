@@ -112,11 +112,11 @@ def test_fan_out_catches_an_engine_that_overwrites_instead_of_adding(monkeypatch
     assert properties.check_fan_out(g, *xs)
     add_all = autograd.Accumulator.add_all
 
-    def overwrite(self, fn, grads):  # micrograd's `grad = ...` where it should be `grad += ...`, at the leaves
+    def overwrite(self, fn, grads, **kw):  # micrograd's `grad = ...` where it should be `grad += ...`, at the leaves
         for p in fn.inputs:
             if p._ctx is None:
                 self.grads.pop(p, None)  # the gradients in flight, keyed by tensor
-        add_all(self, fn, grads)
+        add_all(self, fn, grads, **kw)
 
     monkeypatch.setattr(autograd.Accumulator, "add_all", overwrite)
     with pytest.raises(PropertyError, match="input 0 is used 2 times") as info:

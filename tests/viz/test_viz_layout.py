@@ -8,7 +8,7 @@ from conftest import record
 
 import tinygrad_attn as ta
 import viz
-from tinygrad_attn.analysis import unroll_tanh_rnn
+from tinygrad_attn.commands.analysis import unroll_tanh_rnn
 from viz import layout
 
 

@@ -9,7 +9,7 @@ from conftest import record
 import tinygrad_attn as ta
 import viz
 from tinygrad_attn import Tensor
-from tinygrad_attn.analysis import unroll_tanh_rnn
+from tinygrad_attn.commands.analysis import unroll_tanh_rnn
 from viz import colors
 
 

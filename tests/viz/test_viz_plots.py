@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tinygrad_attn import analysis
+from tinygrad_attn.commands import analysis
 from viz import plots
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 import time
+
+PROG = "tinygrad-attn demo"
+
+
+class UsageError(Exception):
+    """A folder the demo cannot write, reported as one line."""
 
 
 def add_arguments(p):
@@ -10,7 +19,35 @@ def add_arguments(p):
     p.add_argument("--no-frames", action="store_true", help="skip the step-through frames of the tanh chain")
 
 
+def prepare_out(out):
+    """Create the folder `out` (and its parents) and check that a file can be written in it, before any work."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot create the folder ({e.strerror or e})") from None
+    try:
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot write in the folder ({e.strerror or e})") from None
+
+
 def run(args) -> int:
+    """Run the demo; a folder it cannot write ends with one line on stderr and exit status 2."""
+    try:
+        prepare_out(args.out)
+        return _demo(args)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the folder stopped being writable half way (disk full, removed)
+        print(f"{PROG}: error: --out {args.out}: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2
+
+
+def _demo(args) -> int:
     from . import study
 
     t0 = time.perf_counter()
@@ -32,8 +69,8 @@ def explorer_pages(out):
 
     from viz import RenderError, explore
 
-    from ..analysis import unroll_tanh_rnn
     from ..tensor import Tensor
+    from .analysis import unroll_tanh_rnn
 
     x = Tensor(1.0, requires_grad=True, name="x", dtype=np.float64)
     h = x

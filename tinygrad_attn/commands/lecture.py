@@ -1,16 +1,15 @@
 """Draw every figure of the lecture from real computations, each with a caption that says what to see.
 
-  tinygrad-attn lecture --out lecture/            # English captions
-  tinygrad-attn lecture --out lecture/ --lang ko  # Korean captions (the lecture's language)
+  tinygrad-attn lecture --out lecture/            # English pictures and captions
+  tinygrad-attn lecture --out lecture/ --lang ko  # Korean (the lecture's language), inside the pictures too
 
-Figures: 6-2 (the RNN layer's graph, per-step MatMul nodes), 6-4 (the gradient reaching each word
-of the "Tom" sentence: tanh RNN, LSTM, attention), 6-7 (backprop through MatMul only, radius
-below, at and above 1), tanh' <= 1, Seq2Seq's context vector, 8-18 (the decoder with attention
-as a block diagram), Table 3 (the ten scores and the maps they learned: read from the study's
-JSON in --scores-dir when there, else trained briefly here), the Transformer's self-attention.
-Writes the pictures, `lecture.md` (pictures and captions in --lang; `lecture_en.md` and
-`lecture_ko.md` in each language), `captions.json` (both languages) and `numbers.json` (what each
-caption quotes).
+Figures: 6-2 (one RNN step and the layer unrolled, as the book draws them), 6-4 (the gradient
+reaching each word of the "Tom" sentence: tanh RNN, LSTM, attention), 6-7 (backprop through MatMul
+only: gain, product, overflow in float32), tanh' <= 1, Seq2Seq's context vector (a trained encoder,
+short and long input), 8-18 (the decoder with attention), Table 3 (the ten scores and the maps they
+learned, from the score study shipped with the package), the Transformer's attention. Each picture
+is written as NAME.png and NAME.svg (real text); besides them `lecture.md` (pictures and captions
+in --lang), `captions.json` (both languages) and `numbers.json` (what each caption quotes).
 """
 
 from __future__ import annotations
@@ -27,51 +26,81 @@ PROG = "tinygrad-attn lecture"
 def add_arguments(p):
     """The flags of `tinygrad-attn lecture`."""
     from .lecture_captions import LANGS
-    from .lecture_figures import FIGURES, SCORES_DIR
+    from .lecture_figures import FIGURES
 
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the pictures (created if missing)")
-    p.add_argument("--lang", choices=LANGS, default="en", help="language of lecture.md's captions (default en)")
+    p.add_argument("--lang", choices=LANGS, default="en", help="language of the pictures and lecture.md (default en)")
     p.add_argument(
         "--scores-dir",
-        default=SCORES_DIR,
+        default=None,
         metavar="DIR",
-        help=f"the score study's JSON files for Table 3 (default {SCORES_DIR}); missing scores train briefly",
+        help="Table 3 from the score study's JSON files in DIR (e.g. docs/models/scores) instead of the copy "
+        "shipped with the package; scores missing there are trained briefly",
     )
     p.add_argument("--only", nargs="+", choices=list(FIGURES), metavar="FIG", help="only these figures")
     p.add_argument("--quick", action="store_true", help="a few training steps only (for tests)")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1: small matrices, shared CPU)")
 
 
+def picture_language(lang: str) -> str:
+    """The language the pictures can be drawn in: `lang`, or English (with one warning) when no Korean font exists."""
+    if lang != "ko":
+        return lang
+    from viz import fonts
+
+    if fonts.cjk_family() is None:
+        print(
+            f"{PROG}: warning: no font with Hangul found ({fonts.INSTALL_HINT}); "
+            "the pictures keep English words, the captions are Korean",
+            file=sys.stderr,
+        )
+        return "en"
+    return lang
+
+
+def _kept(out, lang, only, figures):
+    """An earlier run's numbers and captions of the figures not redrawn now (same picture language only)."""
+    from .lecture_captions import LANGS
+
+    try:
+        with open(os.path.join(out, "numbers.json")) as f:
+            old = json.load(f)
+        with open(os.path.join(out, "captions.json"), encoding="utf-8") as f:
+            old_caps = json.load(f)
+    except (OSError, ValueError):
+        return {}, {}
+    results, captions = {}, {}
+    for fig in figures:
+        n = old.get(fig)
+        if n and fig in old_caps and fig not in only and n.get("lang", "en") == lang:
+            results[fig] = n
+            captions[fig] = {lg: old_caps[fig][lg] for lg in LANGS}
+    return results, captions
+
+
 def build(out, lang="en", quick=False, scores_dir=None, only=None):
-    """Draw the figures into `out`; returns {fig: numbers} (numbers include 'files' and 'seconds').
+    """Draw the figures into `out`; returns {fig: numbers} (numbers include 'files', 'seconds' and 'lang').
 
     With `only`, the other figures' numbers and captions already in `out` are kept, so lecture.md stays whole.
     """
+    from viz import fonts
+
     from . import lecture_figures as L
     from .lecture_captions import LANGS, TITLES, caption
 
     os.makedirs(out, exist_ok=True)
-    results, captions = {}, {}
-    if only:  # redraw some figures: keep what an earlier run wrote about the others
-        try:
-            with open(os.path.join(out, "numbers.json")) as f:
-                old = json.load(f)
-            with open(os.path.join(out, "captions.json"), encoding="utf-8") as f:
-                old_caps = json.load(f)
-        except (OSError, ValueError):
-            old, old_caps = {}, {}
-        for fig in L.FIGURES:
-            if fig in old and fig in old_caps and fig not in only:
-                results[fig] = old[fig]
-                captions[fig] = {lg: old_caps[fig][lg] for lg in LANGS}
+    pic_lang = picture_language(lang)
+    results, captions = _kept(out, pic_lang, only, L.FIGURES) if only else ({}, {})
     for fig, fn in L.FIGURES.items():
         if only and fig not in only:
             continue
         t0 = time.perf_counter()
         kw = {"scores_dir": scores_dir} if fig == "table3" and scores_dir else {}
-        numbers = fn(out, quick, **kw)
+        with fonts.style(pic_lang):
+            numbers = fn(out, pic_lang, quick, **kw)
         numbers["seconds"] = round(time.perf_counter() - t0, 2)
+        numbers["lang"] = pic_lang
         results[fig] = numbers
         results = {k: results[k] for k in L.FIGURES if k in results}  # the lecture's order
         captions[fig] = {lg: caption(fig, numbers, lg) for lg in LANGS}
@@ -80,11 +109,8 @@ def build(out, lang="en", quick=False, scores_dir=None, only=None):
         json.dump({k: {"title": TITLES[k], **captions[k]} for k in results}, f, ensure_ascii=False, indent=1)
     with open(os.path.join(out, "numbers.json"), "w") as f:
         json.dump(results, f, indent=1, default=float)
-    for lg in LANGS:
-        text = _markdown(results, captions, lg)
-        for name in [f"lecture_{lg}.md"] + (["lecture.md"] if lg == lang else []):
-            with open(os.path.join(out, name), "w", encoding="utf-8") as f:
-                f.write(text)
+    with open(os.path.join(out, "lecture.md"), "w", encoding="utf-8") as f:
+        f.write(_markdown(results, captions, lang))
     return results
 
 
@@ -107,6 +133,9 @@ def run(args) -> int:
 
     if args.threads < 1:
         print(f"{PROG}: error: --threads must be >= 1, got {args.threads}", file=sys.stderr)
+        return 2
+    if args.scores_dir and not os.path.isdir(args.scores_dir):
+        print(f"{PROG}: error: --scores-dir {args.scores_dir}: no such folder", file=sys.stderr)
         return 2
     limit_blas_threads(args.threads)
     t0 = time.perf_counter()

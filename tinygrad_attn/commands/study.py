@@ -17,13 +17,10 @@ import numpy as np
 
 from viz import draw, frames, render
 
-from .. import analysis
-from ..autograd import scope
-from ..creation import stack
-from ..record import record_backward
-from ..tensor import Tensor
+from .. import Tensor, record_backward, scope, stack  # public names: the core's modules may move
 from ..testing import GradcheckError, gradcheck
 from ..testing.broken import WrongTanh
+from . import analysis
 
 T, H = 20, 8
 RADII = (0.5, 1.0, 2.0)

@@ -1,9 +1,14 @@
-"""Train a seq2seq model on a generated task or a file in the book's format; report loss and accuracy per epoch.
+"""Train a seq2seq model on the book's data, a generated task or your own file; report loss and accuracy per epoch.
 
 Examples:
-  tinygrad-attn train --data ../shared/data/addition.txt --model peeky --reverse --epochs 25
-  tinygrad-attn train --data ../shared/data/date.txt --model attention --reverse --epochs 3 --hidden 256
+  tinygrad-attn train --data book:addition --model peeky --reverse --epochs 25
+  tinygrad-attn train --data book:date --model attention --reverse --epochs 3 --hidden 256
+  tinygrad-attn train --data my_pairs.txt --model attention --split none --plot curves.png
   tinygrad-attn train --task reversal --model transformer --epochs 5
+
+--data takes the book's two datasets, which ship with the package (book:addition, chapter 7;
+book:date, chapter 8; from "Deep Learning from Scratch 2" by Koki Saitoh, MIT licence), or a
+file of your own in the same format: one question, `_`, the answer per line.
 
 Accuracy is exact match over the whole answer (padding included), decoded greedily, as the book
 counts it. With --data the split is the book's (seed 1984, last tenth for testing); with
@@ -24,6 +29,7 @@ import time
 
 import numpy as np
 
+from . import plot_path
 from .checkpoint import MODELS, model_settings
 
 DEFAULT_HIDDEN = {"seq2seq": 128, "peeky": 128, "attention": 256, "transformer": 64}
@@ -57,7 +63,12 @@ def add_arguments(p):
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.error = _one_line_error  # bad flags: one line, no usage dump
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", metavar="PATH", help="a text file in the book's format (question _answer per line)")
+    src.add_argument(
+        "--data",
+        metavar="PATH",
+        help="book:addition or book:date (the book's data, shipped with the package), or a text file in the "
+        "book's format (question _answer per line)",
+    )
     src.add_argument("--task", choices=("addition", "dates", "reversal", "recall"), help="a generated task")
     p.add_argument("--model", choices=MODELS, default="seq2seq", help="model (default seq2seq)")
     p.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm", help="recurrent cell (default lstm)")
@@ -119,7 +130,13 @@ def add_arguments(p):
     p.add_argument(
         "--init", metavar="FILE", help="start from the weights of a checkpoint of the same model and vocabulary"
     )
-    p.add_argument("--plot", metavar="DIR", help="write training curves (and attention heatmaps) into DIR")
+    p.add_argument(
+        "--plot",
+        metavar="PATH",
+        help="draw the training curves into PATH (a folder: PATH/training_curves.png) and, for attention models, "
+        "heatmaps of three test questions (PATH/attention_<i>.png, or beside the file: <stem>_attention_<i>.png); "
+        + plot_path.RULE,
+    )
     p.add_argument(
         "--threads",
         type=_positive(int),
@@ -164,7 +181,8 @@ def load_data(args):
         except OSError as e:
             raise UsageError(f"--data {args.data}: {e.strerror or e}") from None
         except (ValueError, KeyError) as e:
-            raise UsageError(f"--data {args.data}: {e}") from None
+            msg = str(e) if isinstance(e, ValueError) else str(e.args[0])
+            raise UsageError(msg if msg.startswith(args.data) else f"--data {args.data}: {msg}") from None
     else:
         kw = {"seed": args.seed}
         if args.train_size:
@@ -265,7 +283,7 @@ def _plots(args, model, d, history, x_eval, t_eval):
     except ImportError as e:
         print(f"--plot: viz.plots is not available ({e}); no plots written", file=sys.stderr)
         return
-    os.makedirs(args.plot, exist_ok=True)
+    plot_path.make_room(args.plot)
     written = []
     try:
         curves = {
@@ -273,7 +291,7 @@ def _plots(args, model, d, history, x_eval, t_eval):
             "accuracy": [e.get("test_accuracy", e.get("train_accuracy")) for e in history],
         }
         title = f"{d.name or args.task}: {args.model}{' (reversed input)' if args.reverse else ''}"
-        path = os.path.join(args.plot, "training_curves.png")
+        path = plot_path.picture(args.plot, "training_curves", main=True)
         plots.training_curves(curves, path, title=title)
         written.append(path)
         if args.model in ("attention", "transformer"):
@@ -284,7 +302,7 @@ def _plots(args, model, d, history, x_eval, t_eval):
             for i in range(n):
                 keys = [d.vocab.itos[j] for j in x[i]]  # as the encoder reads them (reversed with --reverse)
                 queries = [d.vocab.itos[j] for j in ids[i]]
-                path = os.path.join(args.plot, f"attention_{i}.png")
+                path = plot_path.picture(args.plot, f"attention_{i}")
                 plots.attention_heatmap(w[i], queries, keys, path, title=f"{args.model}: attention")
                 written.append(path)
     except (AttributeError, TypeError, ValueError) as e:
@@ -305,7 +323,7 @@ def train(args) -> int:
     for flag, path, is_dir in (
         ("--metrics-json", args.metrics_json, False),
         ("--save", args.save, False),
-        ("--plot", args.plot, True),
+        ("--plot", args.plot, args.plot is not None and not plot_path.is_picture_file(args.plot)),
     ):
         if path is not None:
             check_output_path(flag, path, is_dir)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from ..functional import run_call
 from ..tensor import Tensor
 
 
@@ -73,7 +74,8 @@ class Module:
         object.__delattr__(self, name)
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        """forward(*args, **kwargs), noted as one call on its outputs (the explorer's box for this module)."""
+        return run_call(type(self).__name__, self._prefix, "module", self.forward, *args, **kwargs)
 
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} has no forward")

@@ -20,5 +20,5 @@ from .elementwise import (  # noqa: F401
 )
 from .linalg import MatMul  # noqa: F401
 from .movement import BroadcastTo, Concat, GetItem, IndexAdd, Reshape, Stack, Transpose  # noqa: F401
-from .nn import LogSoftmax, Softmax  # noqa: F401
 from .reduce import LogSumExp, Max, Mean, Sum  # noqa: F401
+from .softmax import LogSoftmax, Softmax  # noqa: F401

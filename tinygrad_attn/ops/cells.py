@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
+from ..function import Function
 from ..tensor import Tensor
 from .elementwise import _one, sigmoid_into
+from .movement import Concat
 
 
 class LSTMCell(Function):
@@ -47,23 +48,36 @@ class LSTMCell(Function):
         self.saved = act, tc
         return out
 
+    def backward(self, g, ins, out):
+        """The rule, from the gates recomputed from the inputs (so it is differentiable under create_graph)."""
+        a = ins[0] if len(ins) < 4 else ins[0] + ins[2] @ ins[3]
+        H = a.shape[1] // 4
+        f, gg, i, o = _sigmoid(a[:, :H]), _tanh(a[:, H : 2 * H]), _sigmoid(a[:, 2 * H : 3 * H]), _sigmoid(a[:, 3 * H :])
+        c_prev = ins[1] if len(ins) > 1 else 0.0
+        tc = _tanh(out[:, H:])
+        dh, dc_in = g[:, :H], g[:, H:]
+        dc = dc_in + dh * o * (1 - tc * tc)
+        da = _concat([dc * c_prev * f * (1 - f), dc * i * (1 - gg * gg), dc * gg * i * (1 - i), dh * tc * o * (1 - o)])
+        return _per_input(ins, da, dc * f if len(ins) > 1 else None)
+
+    def backward_in_place(self, g, ins, out):
+        """`backward` on ndarrays from the saved gates, in a few buffers (equal up to rounding)."""
+        return _per_input(ins, *self._gate_grads_in_place(g, ins))
+
     def vjp(self, acc, g, ins, out):
-        if len(ins) < 4 or type(g) is not np.ndarray:
+        if not acc.arrays:
             return acc.add_all(self, self.backward(g, ins, out))
-        da, dc_prev = self._backward_arrays(g, ins)
+        da, dc_prev = self._gate_grads_in_place(g, ins)
+        if len(ins) < 4:
+            return acc.add_all(self, _per_input(ins, da, dc_prev))
         acc.add(self, 0, da)
         acc.add(self, 1, dc_prev)
         if self.inputs[2].requires_grad:  # an initial state given as a constant takes no GEMM
             acc.add(self, 2, da @ ins[3].T)
         acc.defer(self, 3, ins[2], da)  # W_h: h_{t-1}^T da of every step summed by one GEMM at the end
 
-    def backward(self, g, ins, out):
-        if type(g) is not np.ndarray:
-            return self._backward_tensors(g, ins, out)
-        return _per_input(ins, *self._backward_arrays(g, ins))
-
-    def _backward_arrays(self, dout, ins):
-        """-> (d a, d c_prev or None)."""
+    def _gate_grads_in_place(self, dout, ins):
+        """-> (d a, d c_prev or None), from the saved activations, written into few buffers."""
         act, tc = self.saved
         H = tc.shape[1]
         f, gg, i, o = act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H], act[:, 3 * H :]
@@ -90,20 +104,20 @@ class LSTMCell(Function):
         da *= m
         return da, (dc * f if len(ins) > 1 and self.needs_input_grad[1] else None)
 
-    def _backward_tensors(self, dout, ins, out):
-        """The same rule with Tensor ops (create_graph=True): recomputed from the inputs, so it is differentiable."""
-        from ..creation import concat
 
-        a = ins[0] if len(ins) < 4 else ins[0] + ins[2] @ ins[3]
-        H = a.shape[1] // 4
-        f, gg = a[:, :H].sigmoid(), a[:, H : 2 * H].tanh()
-        i, o = a[:, 2 * H : 3 * H].sigmoid(), a[:, 3 * H :].sigmoid()
-        tc = out[:, H:].tanh()
-        dh, dc_in = dout[:, :H], dout[:, H:]
-        dc = dc_in + dh * o * (1 - tc * tc)
-        df = dc * ins[1] * f * (1 - f) if len(ins) > 1 else Tensor(np.zeros((a.shape[0], H), a.dtype))
-        da = concat([df, dc * i * (1 - gg * gg), dc * gg * i * (1 - i), dh * tc * o * (1 - o)], axis=1)
-        return _per_input(ins, da, dc * f if len(ins) > 1 else None)
+def _sigmoid(x):
+    """1 / (1 + exp(-x)) for an array or a Tensor."""
+    return x.sigmoid() if isinstance(x, Tensor) else 1 / (1 + np.exp(-x))
+
+
+def _tanh(x):
+    """tanh for an array or a Tensor."""
+    return x.tanh() if isinstance(x, Tensor) else np.tanh(x)
+
+
+def _concat(parts):
+    """The parts side by side along axis 1 (arrays or Tensors)."""
+    return Concat.apply(*parts, axis=1) if isinstance(parts[0], Tensor) else np.concatenate(parts, axis=1)
 
 
 def _per_input(ins, da, dc_prev):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
-from ..numeric import sum_to
+from ..arrays import sum_to
+from ..function import Function
 from ..tensor import Tensor
 
 
@@ -123,6 +123,11 @@ class Pow(Function):
         try:
             return a**b
         except ValueError:
+            if np.asarray(a).dtype.kind in "iu" and np.asarray(b).dtype.kind in "iu" and np.any(np.asarray(b) < 0):
+                raise ValueError(
+                    f"pow: an integer tensor (dtype {np.asarray(a).dtype}, shape {np.shape(a)}) to a negative "
+                    "integer power; make the base a float tensor (Tensor(data, dtype=np.float32))"
+                ) from None
             raise _broadcast_error("pow", a, b) from None
 
     def backward(self, g, ins, out):
@@ -210,12 +215,16 @@ class Tanh(Function):
         return np.tanh(x)
 
     def backward(self, g, ins, out):
-        if type(out) is np.ndarray and out.ndim:  # plain backward: one buffer instead of three
-            d = out * out
-            np.subtract(_one(d.dtype), d, out=d)
-            d *= g
-            return d
         return g * (1 - out * out)
+
+    def backward_in_place(self, g, ins, out):
+        """`backward` on ndarrays in one buffer instead of three (the same bits)."""
+        if not out.ndim:  # a numpy scalar cannot be written into
+            return self.backward(g, ins, out)
+        d = out * out
+        np.subtract(_one(d.dtype), d, out=d)
+        d *= g
+        return d
 
 
 class Sigmoid(Function):
@@ -234,12 +243,16 @@ class Sigmoid(Function):
             return sigmoid_into(x, np.empty_like(x))
 
     def backward(self, g, ins, out):
-        if type(out) is np.ndarray and out.ndim:  # plain backward: one buffer instead of three
-            d = np.subtract(_one(out.dtype), out)
-            d *= out
-            d *= g
-            return d
         return g * out * (1 - out)
+
+    def backward_in_place(self, g, ins, out):
+        """`backward` on ndarrays in one buffer instead of three (equal up to rounding: (1 - out) out g)."""
+        if not out.ndim:  # a numpy scalar cannot be written into
+            return self.backward(g, ins, out)
+        d = np.subtract(_one(out.dtype), out)
+        d *= out
+        d *= g
+        return d
 
 
 class Relu(Function):

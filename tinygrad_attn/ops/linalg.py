@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..autograd import Function
-from ..numeric import rows_t_matmul, sum_to, weight_grad  # noqa: F401  (weight_grad: re-exported)
+from ..arrays import rows_t_matmul, sum_to, weight_grad  # noqa: F401  (weight_grad: re-exported)
+from ..function import Function
 
 
 def _rows_matmul(x, w):

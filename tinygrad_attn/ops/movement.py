@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
-from ..numeric import add_at, sum_to
+from ..arrays import add_at, sum_to
+from ..function import Function
 from ..tensor import Tensor
 
 
@@ -70,7 +70,7 @@ class BroadcastTo(Function):
         return sum_to(g, ins[0].shape)
 
 
-def _normalize_index(idx, shape):
+def normalize_index(idx, shape):
     """Tensors in an index become arrays; integer arrays are bounds-checked."""
     items = idx if isinstance(idx, tuple) else (idx,)
     fixed = []

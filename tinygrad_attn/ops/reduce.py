@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
-from ..numeric import fast_sum
+from ..arrays import fast_sum
+from ..function import Function
 from .elementwise import exp
 from .movement import broadcast_to
 
@@ -64,6 +64,8 @@ class Mean(Function):
         self.saved = (x.shape, keep_shape(x.shape, axes), n)
         if x.dtype.kind != "f":
             return x.mean(axis=axes, keepdims=keepdims)
+        if x.dtype == np.float16:  # summed in float32, as numpy does: a float16 sum overflows at 65504
+            return (fast_sum(x.astype(np.float32), axes, keepdims) * np.float32(1.0 / n)).astype(np.float16)
         return fast_sum(x, axes, keepdims) * np.asarray(1.0 / n, dtype=x.dtype)
 
     def backward(self, g, ins, out):

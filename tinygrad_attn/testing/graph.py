@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..arrays import sum_to as _sum_to
 from ..autograd import Function, no_grad
-from ..numeric import sum_to as _sum_to
 from ..record import Record, Step, record_backward
 from ..tensor import Tensor
 from . import directional
