@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import no_grad
-from ..tensor import Tensor
+from .. import Tensor, no_grad
 
 
 def as_inputs(inputs, dtype=np.float64):

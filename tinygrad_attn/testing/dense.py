@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..autograd import enable_grad
+from .. import enable_grad
 from .calls import idx, out_name, outputs_flat, project, split_cotangent
 from .numeric import numeric_jacobian, worst
 

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import enable_grad, no_grad, record_sites
-from ..record import record_backward as ta_record_backward
-from ..tensor import Tensor
+from .. import Tensor, enable_grad, no_grad, record_sites
+from .. import record_backward as ta_record_backward
 from . import directional
 from .calls import as_inputs, flatten_outputs, idx, out_name, outputs_flat, project, split_cotangent
 from .dense import ROWS_LIMIT, dense_check

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import enable_grad, no_grad
-from ..record import record_backward
-from ..tensor import Tensor
+from .. import Tensor, enable_grad, no_grad, record_backward
 from .calls import as_inputs, flatten_outputs, project
 from .error import GradcheckError
 from .gradcheck import DENSE_UP_TO, _dense, _dense_error, check, dense, report
