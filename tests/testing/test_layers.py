@@ -205,3 +205,23 @@ class _Bad:
 def test_malformed_layers_get_a_clear_error(layer, match):
     with pytest.raises((ValueError, TypeError, GradcheckError), match=match):
         check_layer(layer, np.ones(2))
+
+
+def test_a_layer_that_rebinds_its_grads_is_told_so():
+    class RebindingAffine:
+        def __init__(self, W, b):
+            self.params, self.grads = [W, b], [np.zeros_like(W), np.zeros_like(b)]
+
+        def forward(self, x):
+            self.x = x
+            return x @ self.params[0] + self.params[1]
+
+        def backward(self, dout):
+            self.grads[0] = self.x.T @ dout  # a new array: the optimizer's reference keeps the old one
+            self.grads[1][...] = dout.sum(axis=0)
+            return dout @ self.params[0].T
+
+    rng = np.random.default_rng(0)
+    layer = RebindingAffine(rng.standard_normal((3, 2)), rng.standard_normal(2))
+    with pytest.raises(GradcheckError, match=r"rebinds self\.grads\[0\] to a new array instead of writing into"):
+        check_layer(layer, rng.standard_normal((4, 3)))

@@ -98,6 +98,15 @@ class _Checked:
         for g in self.grads:
             g[...] = 0  # a layer that adds into grads must start from zero
         dx = _input_grads(self.layer.backward(*[d.copy() for d in douts]), self.xs, self.who)
+        now = list(getattr(self.layer, "grads", []))
+        for i, g in enumerate(self.grads):
+            if i < len(now) and now[i] is not g:
+                raise GradcheckError(
+                    f"{self.who}: backward rebinds self.grads[{i}] to a new array instead of writing into the one "
+                    f"it had (self.grads[{i}][...] = ...): an optimizer holding the original never sees this "
+                    "gradient",
+                    argument=f"params[{i}]",
+                )
         out = [dx[int(label.split()[1])] for label, _, _ in self.checked if label.startswith("input")]
         return out + [np.array(g, dtype=np.float64) for g in self.grads]  # copies: grads are written in place
 
