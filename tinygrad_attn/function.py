@@ -188,18 +188,16 @@ class Function:
             data = fn.forward(*[t.data for t in tensors], **params)
             requires = any([t.requires_grad for t in tensors])
         base = None
-        if type(data) in _FLOAT_SCALARS:  # what ufuncs give for 0-d results
-            data = np.asarray(data)
-        else:
-            if type(data) is not np.ndarray:
-                data = _as_output(fn, data, tensors)
-            elif data.base is not None:  # a view (reshape, slice, .T): writes through it change its base
-                base = _viewed(data, tensors)
-            dt = data.dtype
-            if dt is not _F32 and dt is not _F64 and dt.kind != "f":  # identity first: `.kind` costs ~0.2 us
-                if dt.kind not in "biu":
-                    _as_output(fn, data, tensors)  # raises, naming the dtype
-                requires = False  # integer outputs (argmax-like) carry no gradient
+        tp = type(data)
+        if tp is not np.ndarray:
+            data = np.asarray(data) if tp in _FLOAT_SCALARS else _as_output(fn, data, tensors)  # 0-d ufunc results
+        elif data.base is not None:  # a view (reshape, slice, .T): writes through it change its base
+            base = _viewed(data, tensors)
+        dt = data.dtype
+        if dt is not _F32 and dt is not _F64 and dt.kind != "f":  # identity first: `.kind` costs ~0.2 us
+            if dt.kind not in "biu":
+                _as_output(fn, data, tensors)  # raises, naming the dtype
+            requires = False  # integer outputs (argmax-like) carry no gradient
         mode = _mode()
         out = object.__new__(Tensor)  # tensor.new_tensor, inlined: this runs for every op
         out.data = data

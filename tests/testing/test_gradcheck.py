@@ -122,11 +122,23 @@ def test_gradcheck_names_the_input_that_is_wrong():
     assert info.value.input_index == 1 and info.value.argument == 1 and info.value.op == "WrongOnSecondInput"
 
 
-def test_large_inputs_fall_back_to_the_projection():
+def test_the_dense_check_of_a_large_input_falls_back_to_the_projection():
     x = np.linspace(-1, 1, 500)
     with pytest.raises(GradcheckError, match="projected gradient") as info:
-        gradcheck(lambda t: WrongSquare.apply(t), x, localize=False)
+        gradcheck(lambda t: WrongSquare.apply(t), x, localize=False, full=True)
     assert info.value.op is None and info.value.output is None
+
+
+def test_the_fast_check_of_a_large_input_still_gives_raw_derivatives():
+    x = np.linspace(-1, 1, 500)
+    with pytest.raises(GradcheckError, match=r"halving the coordinates \(\d+ probes\)") as info:
+        gradcheck(lambda t: WrongSquare.apply(t), x)
+    err = info.value
+    (k,) = err.element
+    # d out[k] / d x[k]: x_k by the wrong rule, 2 x_k truly; the op and its line are named too
+    assert err.output == (0, (k,)) and err.analytic == pytest.approx(x[k])
+    assert err.numeric == pytest.approx(2 * x[k], rel=1e-7) and err.op == "WrongSquare"
+    assert f"d out[{k}] / d x0[{k}] = {x[k]:.8g} by backward" in str(err)
 
 
 def test_gradcheck_report_includes_a_tensor_name():

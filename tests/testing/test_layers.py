@@ -153,13 +153,24 @@ def test_several_outputs_get_one_hot_douts_for_the_raw_derivative():
     assert err.numeric == pytest.approx(W[err.element[1], j] * (1 - t**2), rel=1e-6)
 
 
-def test_a_large_layer_is_reported_by_its_projection():
+def test_the_dense_check_of_a_large_layer_is_reported_by_its_projection():
     layer = ex.WrongBiasAffine(np.ones((2, 3)), np.zeros(3))
     with pytest.raises(
         GradcheckError, match=r"params\[1\] of shape \(3,\): worst element \[\d\]: backward gives"
     ) as info:
-        check_layer(layer, np.ones((500, 2)))  # 1500 outputs: no Jacobian
+        check_layer(layer, np.ones((500, 2)), full=True)  # 1500 outputs: no Jacobian
     assert info.value.output is None and info.value.analytic == info.value.projected[0]
+
+
+def test_the_fast_check_of_a_large_layer_names_the_element_in_the_layers_words():
+    layer = ex.WrongBiasAffine(np.ones((2, 3)), np.zeros(3))
+    with pytest.raises(GradcheckError, match=r"params\[1\] of shape \(3,\): db\[\d\] is wrong: d out\[") as info:
+        check_layer(layer, np.ones((500, 2)))  # 1500 outputs: found by halving, no Jacobian
+    err = info.value
+    (j,) = err.element
+    # d out[n, j] / d b[j]: 1/500 by the mean, 1 truly
+    assert err.gradient == f"db[{j}]" and err.output[1][1] == j and err.argument == "params[1]"
+    assert err.analytic == pytest.approx(1 / 500) and err.numeric == pytest.approx(1.0, rel=1e-7)
 
 
 def test_check_vjp_with_a_cache():
@@ -194,3 +205,23 @@ class _Bad:
 def test_malformed_layers_get_a_clear_error(layer, match):
     with pytest.raises((ValueError, TypeError, GradcheckError), match=match):
         check_layer(layer, np.ones(2))
+
+
+def test_a_layer_that_rebinds_its_grads_is_told_so():
+    class RebindingAffine:
+        def __init__(self, W, b):
+            self.params, self.grads = [W, b], [np.zeros_like(W), np.zeros_like(b)]
+
+        def forward(self, x):
+            self.x = x
+            return x @ self.params[0] + self.params[1]
+
+        def backward(self, dout):
+            self.grads[0] = self.x.T @ dout  # a new array: the optimizer's reference keeps the old one
+            self.grads[1][...] = dout.sum(axis=0)
+            return dout @ self.params[0].T
+
+    rng = np.random.default_rng(0)
+    layer = RebindingAffine(rng.standard_normal((3, 2)), rng.standard_normal(2))
+    with pytest.raises(GradcheckError, match=r"rebinds self\.grads\[0\] to a new array instead of writing into"):
+        check_layer(layer, rng.standard_normal((4, 3)))

@@ -1,6 +1,7 @@
 """The hypothesis strategies: shapes and values as promised, and op graphs that check and shrink."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, find, given, settings
 from hypothesis import strategies as st
 
@@ -128,4 +129,9 @@ def test_op_graphs_shrink_to_the_minimal_failing_graph():
     )
     assert g.ops == ["broken_tanh"], repr(g)
     assert g.expression() == "broken_tanh(x0)" and g.input_shapes == ((),)
-    assert xs[0] != 0  # at x = 0 the wrong derivative happens to be right
+    assert xs[0] != 0  # at x = 0 the wrong derivative 1 - tanh happens to equal 1 - tanh^2 ...
+    # ... for the dense check (one element: gradcheck's default there); the directional check also runs
+    # backward at x + h d, one of the points it differences, and catches it even at 0
+    with pytest.raises(GradcheckError, match=r"at x \+ h d") as info:
+        gradcheck(g, np.zeros(()), dense_up_to=0)
+    assert info.value.where == "x + h d" and info.value.op == "WrongTanh"

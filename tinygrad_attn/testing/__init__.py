@@ -4,11 +4,13 @@ import importlib
 
 from . import properties
 from .eps_scan import EpsScan, eps_scan
-from .gradcheck import GradcheckError, gradcheck, vjp_check
+from .error import GradcheckError
+from .gradcheck import gradcheck
 from .graph import GraphReport, NodeCheck, check_graph, check_node
 from .layers import check_layer, check_vjp
 from .numeric import step_for, tolerances_for
 from .properties import PropertyError
+from .vjpcheck import vjp_check
 
 __all__ = [
     "EpsScan",

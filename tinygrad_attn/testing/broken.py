@@ -12,7 +12,7 @@ Each one is wrong in a way a different check is there to catch:
 
 import numpy as np
 
-from ..autograd import Function
+from .. import Function
 
 
 class WrongTanh(Function):
@@ -63,3 +63,42 @@ class MeanReducingMul(Function):
     def backward(self, g, ins, out):
         a, b = ins
         return _mean_to(g * b, a.shape), _mean_to(g * a, b.shape)
+
+
+class SpoiledMatMul(Function):
+    """a @ b (2-d) whose gradient for b is multiplied by `factor` at the element `where` (a tuple)."""
+
+    def forward(self, a, b, where=(0, 0), factor=1.01):
+        return a @ b
+
+    def backward(self, g, ins, out):
+        a, b = ins
+        db = a.T @ g
+        db[tuple(self.params.get("where", (0, 0)))] *= self.params.get("factor", 1.01)
+        return g @ b.T, db
+
+
+class TransposedMatMul(Function):
+    """a @ b (2-d, b square) whose gradient for b is returned transposed: (a^T g)^T instead of a^T g."""
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, g, ins, out):
+        a, b = ins
+        return g @ b.T, (a.T @ g).T
+
+
+def stale_tanh():
+    """A fresh tanh op whose backward uses the input of the first call it saw: right there, wrong anywhere else."""
+    memory = {}
+
+    class StaleTanh(Function):
+        def forward(self, x):
+            return np.tanh(x)
+
+        def backward(self, g, ins, out):
+            first = memory.setdefault("x", np.array(ins[0]))  # a cache that is never refreshed
+            return g * (1 - np.tanh(first) ** 2)
+
+    return StaleTanh

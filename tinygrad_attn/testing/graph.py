@@ -18,7 +18,8 @@ from ..arrays import sum_to as _sum_to
 from ..autograd import Function, no_grad
 from ..record import Record, Step, record_backward
 from ..tensor import Tensor
-from .numeric import numeric_jacobian, step_for, tolerances_for, worst
+from . import directional
+from .numeric import numeric_jacobian, steps, tolerances_for, worst
 
 _JACOBIAN_LIMIT = 20_000  # entries of a local Jacobian worth computing in full for a report
 _COPIED = tuple(s for s in Function.__slots__ if s != "saved")  # what a re-run node takes from the original
@@ -40,6 +41,7 @@ class NodeCheck:
     element: tuple | None = None
     reason: str = ""
     step: Step | None = field(default=None, repr=False)  # the record's step for this node, when read from one
+    where: str = "x"  # "x + h d": wrong next to the values it saw (right at them)
 
     def describe(self) -> str:
         """One line: the op, where it was created, and the local derivative that disagrees."""
@@ -52,9 +54,10 @@ class NodeCheck:
             return f"{self.op}{where}: {self.reason}"
         if self.analytic is None:
             return f"{self.op}{where}: input {self.input_index}: {self.reason}"
+        near = "" if self.where == "x" else " next to the values it saw (at them it agrees)"
         return (
             f"{self.op}{where}: d out{_idx(self.out_element)} / d in{self.input_index}{_idx(self.element)}"
-            f" = {self.analytic:.8g} by its backward but {self.numeric:.8g} by central differences"
+            f" = {self.analytic:.8g} by its backward but {self.numeric:.8g} by central differences{near}"
         )
 
 
@@ -149,7 +152,12 @@ def _run(fn, arrays):
 
 
 def _vjp(fn, arrays, w, k):
-    """The node's backward for cotangent `w`, input k's part, summed to its shape (float64 array)."""
+    """The node's backward for cotangent `w`, input k's part, summed to its shape (float64 array).
+
+    k: an input index, or a tuple of the indices of one tensor used as several inputs (x * x):
+    their parts are added, as the engine adds them.
+    """
+    ks = k if isinstance(k, tuple) else (k,)
     f, out = _run(fn, arrays)
     args = [w.copy(), [a.copy() for a in arrays], out.copy()]
     with no_grad():  # copies: a rule that writes into its arguments must not change what others read
@@ -158,18 +166,21 @@ def _vjp(fn, arrays, w, k):
     gs = tuple(gs) if isinstance(gs, (tuple, list)) else (gs,)
     if len(gs) != len(arrays):
         raise ValueError(f"backward returned {len(gs)} gradients for {len(arrays)} inputs")
-    g = gs[k]
-    if g is None:
-        return np.zeros(arrays[k].shape)
-    g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=np.float64)
-    if g.shape != arrays[k].shape:
-        try:
-            g = _sum_to(g, arrays[k].shape)
-        except Exception:
-            raise ValueError(
-                f"backward returned a gradient of shape {g.shape} for an input of shape {arrays[k].shape}"
-            ) from None
-    return g
+    total = np.zeros(arrays[ks[0]].shape)
+    for j in ks:
+        g = gs[j]
+        if g is None:
+            continue
+        g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=np.float64)
+        if g.shape != arrays[j].shape:
+            try:
+                g = _sum_to(g, arrays[j].shape)
+            except Exception:
+                raise ValueError(
+                    f"backward returned a gradient of shape {g.shape} for an input of shape {arrays[j].shape}"
+                ) from None
+        total = total + g
+    return total
 
 
 def _unchanged(args, w, arrays, out):
@@ -181,83 +192,116 @@ def _unchanged(args, w, arrays, out):
             raise ValueError(f"backward wrote into {what}, which other nodes of the graph may still read")
 
 
-def check_node(node, *, atol=None, rtol=None, seed=0):
+def check_node(node, *, atol=None, rtol=None, seed=0, directions=4):
     """Local checks (one per input that requires grad) of one node: a list of NodeCheck.
 
-    node: the tensor the node made, or a `Step` of a backward record.
+    node: the tensor the node made, or a `Step` of a backward record. Each input is checked like
+    `gradcheck` checks a function (random directions, tolerance from the node's own values;
+    atol and rtol, when given, add per-element slack), at the values the node saw.
     """
     step = node if isinstance(node, Step) else None
     t = node.tensor if step is not None else node
     fn = t._ctx if step is None else step.fn
     if fn is None:
         raise ValueError("check_node: tensor is a leaf; it was made by no op")
-    dflt_atol, dflt_rtol = tolerances_for(np.float64)
-    atol = dflt_atol if atol is None else atol
-    rtol = dflt_rtol if rtol is None else rtol
-    arrays = [np.array(p.data, dtype=np.float64) if p.data.dtype.kind == "f" else p.data for p in fn.inputs]
+    arrays = [np.array(p.data, dtype=np.float64, order="C") if p.data.dtype.kind == "f" else p.data for p in fn.inputs]
+    groups = []  # one tensor used as several inputs (x * x) is one input here: perturbed as one, its parts added
+    for k, p in enumerate(fn.inputs):
+        tied = tuple(j for j, q in enumerate(fn.inputs) if q is p)
+        for j in tied:
+            arrays[j] = arrays[tied[0]]
+        if k == tied[0] and p.requires_grad and arrays[k].dtype.kind == "f":
+            groups.append(tied if len(tied) > 1 else k)
     base = dict(op=fn.name, site=fn.site, scope=fn.scope, tensor=t, step=step)
-    rng = np.random.default_rng(seed)
-    return [
-        _check_input(fn, arrays, k, rng, atol, rtol, base)
-        for k, p in enumerate(fn.inputs)
-        if p.requires_grad and arrays[k].dtype.kind == "f"
-    ]
+    return [_check_input(fn, arrays, k, seed + n, atol, rtol, directions, base) for n, k in enumerate(groups)]
 
 
-def _check_input(fn, arrays, k, rng, atol, rtol, base):
-    """Projected check <w, J v> vs <J^T w, v> for input k; on a mismatch, the raw Jacobian's worst entry."""
+def _node_subject(fn, arrays, k, out_shape):
+    a = arrays[k[0] if isinstance(k, tuple) else k]
+    target = directional.Target(a, steps(a).reshape(-1), f"in{k}")
+
+    def evaluate():
+        return _run(fn, arrays)[1].reshape(-1).copy()
+
+    def vjp(v):
+        return [_vjp(fn, arrays, v.reshape(out_shape), k).reshape(-1)]
+
+    return directional.Subject([target], evaluate, vjp, np.finfo(np.float64).eps, tolerances_for(np.float64)[0])
+
+
+def _check_input(fn, arrays, k, seed, atol, rtol, directions, base):
+    """The directional check of input k (or tied inputs, see `_vjp`); on a disagreement, the raw local derivative."""
+    first = k[0] if isinstance(k, tuple) else k
     try:
         _, out = _run(fn, arrays)
-        w = rng.standard_normal(out.shape)
-        v = rng.standard_normal(arrays[k].shape)
-        analytic = float((_vjp(fn, arrays, w, k) * v).sum())
+        subject = _node_subject(fn, arrays, k, out.shape)
+        scr = directional.screen(subject, directions, seed, atol or 0.0, rtol or 0.0)
+        if scr.ok:
+            return NodeCheck(input_index=first, ok=True, **base)
+        if scr.noisy is not None:
+            return NodeCheck(input_index=first, ok=None, reason="its central differences are too noisy", **base)
+        r, where = scr.rounds[(scr.flag or scr.nonfinite)[0]], (scr.flag or scr.nonfinite)[1]
+        if out.size * arrays[first].size <= _JACOBIAN_LIMIT:  # small: the worst entry of the local Jacobians
+            kept = arrays[first].copy()
+            if where != "x":
+                arrays[first][...] = r.p1[0].reshape(arrays[first].shape)
+            try:
+                ja, jn = local_jacobians(fn, arrays, k)
+            finally:
+                arrays[first][...] = kept
+            dflt_atol, dflt_rtol = tolerances_for(np.float64)
+            (row, col), bad = worst(ja, jn, dflt_atol if atol is None else atol, dflt_rtol if rtol is None else rtol)
+            if bad or not np.isfinite(ja).all():
+                return NodeCheck(
+                    input_index=first,
+                    ok=False,
+                    analytic=float(ja[row, col]),
+                    numeric=float(jn[row, col]),
+                    out_element=tuple(int(i) for i in np.unravel_index(row, out.shape)),
+                    element=tuple(int(i) for i in np.unravel_index(col, arrays[first].shape)),
+                    where=where,
+                    **base,
+                )
+        found = directional.locate(subject, scr, atol or 0.0, rtol or 0.0)
     except Exception as e:  # a rule that cannot even run on its own inputs is wrong
-        return NodeCheck(input_index=k, ok=False, reason=f"{type(e).__name__}: {e}", **base)
-    h = step_for(np.float64) * max(1.0, float(np.abs(arrays[k]).max(initial=0.0)))
-
-    def proj(sign):
-        shifted = list(arrays)
-        shifted[k] = arrays[k] + sign * h * v
-        return float((_run(fn, shifted)[1] * w).sum())
-
-    numeric = (proj(1) - proj(-1)) / (2 * h)
-    if np.isfinite(analytic) and abs(analytic - numeric) <= atol + rtol * abs(numeric):
-        return NodeCheck(input_index=k, ok=True, **base)
-    if out.size * arrays[k].size > _JACOBIAN_LIMIT:
-        return NodeCheck(input_index=k, ok=False, analytic=analytic, numeric=numeric, reason="projected", **base)
-    ja, jn = local_jacobians(fn, arrays, k)
-    (r, c), _ = worst(ja, jn, atol, rtol)
+        return NodeCheck(input_index=first, ok=False, reason=f"{type(e).__name__}: {e}", **base)
+    if found.kind == "spread":
+        why = "its backward disagrees along random directions, by errors spread over many elements"
+        return NodeCheck(input_index=first, ok=False, reason=why, where=found.where, **base)
     return NodeCheck(
-        input_index=k,
+        input_index=first,
         ok=False,
-        analytic=float(ja[r, c]),
-        numeric=float(jn[r, c]),
-        out_element=tuple(int(i) for i in np.unravel_index(r, out.shape)),
-        element=tuple(int(i) for i in np.unravel_index(c, arrays[k].shape)),
+        analytic=found.raw_analytic,
+        numeric=found.raw_numeric,
+        out_element=tuple(int(i) for i in np.unravel_index(found.output, out.shape)),
+        element=tuple(int(i) for i in np.unravel_index(found.index, arrays[first].shape)),
+        where=found.where,
         **base,
     )
 
 
 def local_jacobians(fn, arrays, k):
-    """(analytic, numeric) Jacobians d out / d in_k of one node, each (out.size, in_k.size)."""
+    """(analytic, numeric) Jacobians d out / d in_k of one node, each (out.size, in_k.size); k as in `_vjp`."""
+    ks = k if isinstance(k, tuple) else (k,)
     _, out = _run(fn, arrays)
     rows = []
     for r in range(out.size):
         w = np.zeros(out.size)
         w[r] = 1.0
         rows.append(_vjp(fn, arrays, w.reshape(out.shape), k).ravel())
-    analytic = np.stack(rows) if rows else np.zeros((0, arrays[k].size))
-    x = np.array(arrays[k])
+    analytic = np.stack(rows) if rows else np.zeros((0, arrays[ks[0]].size))
+    x = np.array(arrays[ks[0]])
 
     def f(a):
         shifted = list(arrays)
-        shifted[k] = a
+        for j in ks:
+            shifted[j] = a
         return _run(fn, shifted)[1].ravel()
 
     return analytic, numeric_jacobian(f, x)
 
 
-def check_graph(*roots, grads=None, atol=None, rtol=None, seed=0) -> GraphReport:
+def check_graph(*roots, grads=None, atol=None, rtol=None, seed=0, directions=4) -> GraphReport:
     """Check the local rule of every node backprop reaches from `roots`, in backward order; returns a GraphReport.
 
     roots: Tensors (one backward each, cotangent `grads[i]` or ones, graph retained, `.grad` left
@@ -280,7 +324,7 @@ def check_graph(*roots, grads=None, atol=None, rtol=None, seed=0) -> GraphReport
         if id(step.fn) in seen:  # a node reached again by a later run
             continue
         seen.add(id(step.fn))
-        node_checks = check_node(step, atol=atol, rtol=rtol, seed=seed + i)
+        node_checks = check_node(step, atol=atol, rtol=rtol, seed=seed + i, directions=directions)
         if error is not None and step is rec.steps[-1] and all(c.ok for c in node_checks):
             # the backward stopped in this node but its rule passes alone (a hook, say): still the node to name
             why = f"the backward stopped here: {error}"
