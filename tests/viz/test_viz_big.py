@@ -15,7 +15,7 @@ def stacked(n):
 
 
 def test_a_stack_of_thousands_of_inputs_draws_within_the_node_budget():
-    """A 6,000-input stack folds into at most max_nodes nodes (its draw time is measured in the README, not here)."""
+    """A 6,000-input stack folds into at most max_nodes nodes (draw time: docs/pictures.md)."""
     g = viz.draw(stacked(6000))
     assert len(g.nodes) <= 400 and g.model.collapsed
 
