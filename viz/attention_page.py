@@ -14,7 +14,6 @@ and exposes `window.tinygradAttn.attention` = [{name, queries, keys, weights, gr
 from __future__ import annotations
 
 import html
-import os
 
 import numpy as np
 
@@ -23,30 +22,22 @@ from tinygrad_attn import functional as F
 from tinygrad_attn.mode import calls_of
 from tinygrad_attn.record import record_backward
 
-from . import render
 from .explore_numbers import nums
 from .explore_page import asset, page_json
+from .html_page import HtmlPage
 from .walk import walk
 
 ATTENTION_CALLS = ("Attention", "MultiHeadAttention")
 
 
-class AttentionPage:
+class AttentionPage(HtmlPage):
     """The page of one question: `attention` (the entries), `html`, `save(path)`, inline in Jupyter."""
 
+    frame_title = "attention beside its gradient"
+
     def __init__(self, html_text: str, attention: list):
-        self.html = html_text
+        super().__init__(html_text)
         self.attention = attention
-
-    def save(self, path) -> str:
-        """Write the page to `path` atomically (UTF-8); returns the path."""
-        path = os.fspath(path)
-        render.write_atomic(path, self.html.encode("utf-8"))
-        return path
-
-    def _repr_html_(self) -> str:
-        doc = html.escape(self.html, quote=True)
-        return f'<iframe srcdoc="{doc}" sandbox="allow-scripts" style="width:100%;height:640px;border:0"></iframe>'
 
     def __repr__(self):
         return f"AttentionPage({len(self.attention)} maps)"

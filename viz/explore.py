@@ -12,23 +12,24 @@ the current step in the element `#explain`.
 
 from __future__ import annotations
 
-import html
-import os
-
 from tinygrad_attn import Tensor
 from tinygrad_attn.record import Record, record_backward
 
-from . import explore_model, render
+from . import explore_model
 from .explore_data import page_data
 from .explore_page import page
+from .html_page import HtmlPage
 from .sources import as_source
 
 
-class Explorer:
+class Explorer(HtmlPage):
     """The explorer page for one backward record: `html`, `save(path)`, shown inline in Jupyter."""
 
+    frame_title = "backprop explorer"
+    frame_height = 680
+
     def __init__(self, html_text: str, record: Record, drawing, data: dict):
-        self.html = html_text
+        super().__init__(html_text)
         self.record = record
         self.drawing = drawing
         self.data = data
@@ -37,19 +38,6 @@ class Explorer:
     def steps(self) -> list[tuple[str, str]]:
         """(DOM id, op name) of every step, in the engine's processing order (as `window.tinygradAttn.steps`)."""
         return [(s["id"], s["op"]) for s in self.data["steps"]]
-
-    def save(self, path) -> str:
-        """Write the page to `path` atomically (UTF-8); returns the path."""
-        path = os.fspath(path)
-        render.write_atomic(path, self.html.encode("utf-8"))
-        return path
-
-    def _repr_html_(self) -> str:
-        doc = html.escape(self.html, quote=True)
-        return (
-            f'<iframe srcdoc="{doc}" sandbox="allow-scripts" title="backprop explorer" '
-            'style="width:100%;height:680px;border:1px solid #ccc"></iframe>'
-        )
 
     def __repr__(self):
         return f"Explorer({len(self.data['steps'])} steps, {len(self.html) / 1e3:.0f} kB)"
