@@ -1,4 +1,4 @@
-"""Composite calls note themselves on their outputs (`ta.mode.calls_of`): the explorer's boxes."""
+"""Composite calls note themselves on their outputs (`tinygrad_attn.calls.calls_of`): the explorer's boxes."""
 
 import gc
 
@@ -7,7 +7,7 @@ import numpy as np
 import tinygrad_attn as ta
 from tinygrad_attn import Tensor
 from tinygrad_attn import functional as F
-from tinygrad_attn.mode import _CALLS, calls_of
+from tinygrad_attn.calls import _CALLS, calls_of
 
 
 def nodes_between(root, call):

@@ -31,6 +31,11 @@ _SEQ = itertools.count(1)  # creation order of nodes: a later node never feeds a
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+def next_seq() -> int:
+    """A fresh creation number: a marker that nodes made before it are below and nodes made after above."""
+    return next(_SEQ)
+
+
 def user_site() -> str:
     """file:line of the innermost stack frame outside this package."""
     frame = sys._getframe(1)

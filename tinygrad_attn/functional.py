@@ -1,41 +1,16 @@
 """Functions composed from the primitive ops (import as F).
 
 The composite ones (cross_entropy, mse_loss, layer_norm) note themselves as one call on their
-output (`ta.mode.calls_of`), so the explorer shows `cross_entropy` as one box, not its parts.
+output (`tinygrad_attn.calls`), so the explorer shows `cross_entropy` as one box, not its parts.
 """
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from . import creation
-from .function import _SEQ as _CREATION  # the creation numbers of nodes (fn.seq)
-from .mode import Call, note_call
-from .mode import current as _mode
+from .calls import composite
 from .tensor import Tensor
-
-
-def run_call(label: str, name: str, kind: str, fn, *args, **kwargs):
-    """fn(*args, **kwargs), noting the nodes it makes as one `Call` on its output (in grad mode)."""
-    if not _mode().grad:
-        return fn(*args, **kwargs)
-    first = next(_CREATION)
-    out = fn(*args, **kwargs)
-    note_call(out, Call(label, name, kind, first, next(_CREATION)))
-    return out
-
-
-def composite(fn):
-    """Decorator: a function composed of several ops, shown by the explorer as one call named after it."""
-    label = fn.__name__
-
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        return run_call(label, "", "function", fn, *args, **kwargs)
-
-    return call
 
 
 def _t(x):

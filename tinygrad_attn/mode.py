@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
-import weakref
 
 
 class Mode:
@@ -81,58 +79,3 @@ def detect_anomaly():
 def record_sites():
     """Context manager: every node created inside remembers the user's file:line (`fn.site`)."""
     return _switch(sites=True)
-
-
-# ---- composite calls: which call of F or of a Module made a node --------------------------------
-class Call:
-    """One composite call (a function of `F` such as cross_entropy, a Module's forward).
-
-    The nodes made inside it are those whose creation number `fn.seq` lies in (first, last].
-    `name` is where the call sits (a Module's dotted path, "" for a function or the root module).
-    """
-
-    __slots__ = ("label", "name", "kind", "first", "last")
-
-    def __init__(self, label: str, name: str, kind: str, first: int, last: int):
-        self.label, self.name, self.kind, self.first, self.last = label, name, kind, first, last
-
-    def __repr__(self):
-        where = f"{self.name}: " if self.name else ""
-        return f"Call({where}{self.label}, nodes {self.first + 1}..{self.last})"
-
-
-_CALLS: dict = {}  # id(output tensor) -> (weak reference to it, (Call, ...) innermost first)
-
-
-def _forget(key, ref):
-    if _CALLS.get(key, (None,))[0] is ref:  # (a newer tensor may have taken the same id)
-        del _CALLS[key]
-
-
-def note_call(outputs, call: Call):
-    """Remember `call` on each tensor of `outputs` (a tensor, or tuples/lists of them) made inside it.
-
-    Kept by id with a weak reference (a WeakKeyDictionary would compare tensors with ==, which is
-    elementwise); the entry goes when the tensor does.
-    """
-    stack = [outputs]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (tuple, list)):
-            stack.extend(x)
-            continue
-        fn = getattr(x, "_ctx", None)
-        if fn is None or not call.first < fn.seq <= call.last:
-            continue
-        key = id(x)
-        got = _CALLS.get(key)
-        if got is not None and got[0]() is x:
-            _CALLS[key] = (got[0], got[1] + (call,))
-        else:
-            _CALLS[key] = (weakref.ref(x, functools.partial(_forget, key)), (call,))
-
-
-def calls_of(tensor) -> tuple:
-    """The calls whose output `tensor` is, innermost first (empty when none was noted)."""
-    got = _CALLS.get(id(tensor))
-    return got[1] if got is not None and got[0]() is tensor else ()

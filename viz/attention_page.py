@@ -6,7 +6,7 @@
 The model reads `src` and, teacher-forced, `tgt[:, :-1]`; the loss is the cross-entropy of
 `tgt[:, 1:]`, the answer given. One backward inside `ta.record_backward()` gives the gradient
 that reached each attention weight. The weights are found as the outputs of the `Attention`
-and `MultiHeadAttention` calls (`ta.mode.calls_of`), one entry per head. The page draws lines
+and `MultiHeadAttention` calls (`tinygrad_attn.calls.calls_of`), one entry per head. The page draws lines
 between the question's tokens and the answer's (BertViz-style, our own script `attention.js`)
 and exposes `window.tinygradAttn.attention` = [{name, queries, keys, weights, grads}].
 """
@@ -19,7 +19,7 @@ import numpy as np
 
 from tinygrad_attn import Tensor
 from tinygrad_attn import functional as F
-from tinygrad_attn.mode import calls_of
+from tinygrad_attn.calls import calls_of
 from tinygrad_attn.record import record_backward
 
 from .explore_numbers import nums

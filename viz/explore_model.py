@@ -1,6 +1,6 @@
 """The explorer's drawing model: one box per tensor, grouped into the calls and scopes that made them.
 
-A composite call (`F.cross_entropy`, a Module's forward, see `ta.mode.calls_of`) is one group,
+A composite call (`F.cross_entropy`, a Module's forward, see `tinygrad_attn.calls.calls_of`) is one group,
 closed by default; a `ta.scope` is a group drawn open, except the time steps `t=N` of a
 recurrent call (one box per step, as the book unrolls it). A group that holds nothing but one
 other group is merged with it. Everything here is plain data handed on to `viz.explore_data`;
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tinygrad_attn.mode import calls_of
+from tinygrad_attn.calls import calls_of
 
 from .walk import walk
 

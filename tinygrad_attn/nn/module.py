@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from ..functional import run_call
+from ..calls import run_call
 from ..tensor import Tensor
 
 
