@@ -6,6 +6,7 @@ defined. A block that is not meant to run is fenced as another language (```text
 Tracebacks point at the markdown file's own line numbers.
 """
 
+import importlib.util
 import json
 import os
 import pathlib
@@ -90,8 +91,25 @@ def _ids():
     return [_rel(p) for p in markdown_files()]
 
 
+OPTIONAL = {"torch": "pip install 'tinygrad_attn[torch]'"}  # extras a page may use: skipped without them
+
+
+def missing_extra(text):
+    """(package, how to get it) of an optional package a page's blocks import and this Python lacks, or None."""
+    for package, how in OPTIONAL.items():
+        if re.search(rf"^\s*(import|from) {package}\b", text, re.M) and importlib.util.find_spec(package) is None:
+            return package, how
+    return None
+
+
 @pytest.mark.parametrize("path", markdown_files(), ids=_ids())
 def test_python_blocks_run_in_order(path, tmp_path):
+    missing = missing_extra("\n".join(code for _, code in python_blocks(path.read_text(encoding="utf-8"))))
+    if missing:
+        why = f"{_rel(path)} needs {missing[0]} ({missing[1]})"
+        if os.environ.get("TINYGRAD_ATTN_REQUIRE_EXTRAS"):
+            pytest.fail(f"TINYGRAD_ATTN_REQUIRE_EXTRAS=1 but {why}")
+        pytest.skip(why)
     ok, output = run_blocks(path, tmp_path)
     assert ok, output
 
