@@ -5,8 +5,6 @@ TINYGRAD_ATTN_REQUIRE_BROWSER=1 (as in CI), where a missing browser is a failure
 """
 
 import os
-import shutil
-import tempfile
 
 import pytest
 
@@ -14,41 +12,6 @@ import viz
 
 torch = pytest.importorskip("torch")
 from_torch = pytest.importorskip("tinygrad_attn.from_torch")
-
-REQUIRED = os.environ.get("TINYGRAD_ATTN_REQUIRE_BROWSER") == "1"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        why = "selenium is not installed"
-    else:
-        binary = shutil.which("chromium") or shutil.which("chromium-browser")
-        why = None if binary and shutil.which("chromedriver") else "no Chromium or chromedriver"
-    if why:
-        if REQUIRED:
-            pytest.fail(f"TINYGRAD_ATTN_REQUIRE_BROWSER=1 but {why}")
-        pytest.skip(why)
-    profile = tempfile.mkdtemp(prefix="tg-chromium-")
-    opts = Options()
-    opts.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1400,900",
-                f"--user-data-dir={profile}"):  # fmt: skip
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=opts, service=Service(shutil.which("chromedriver")))
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd(  # offline: the page needs no network
-        "Network.emulateNetworkConditions",
-        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
-    )
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-from test_explore_browser import browser, errors, js  # noqa: F401 (the browser fixture, one module over)
+from test_explore_browser import errors, js
 
 import tinygrad_attn as ta
 import viz
