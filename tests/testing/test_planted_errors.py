@@ -1,11 +1,20 @@
 """Planted errors: what the fast checks promise to catch (docs/checking.md), each next to its correct twin."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from tinygrad_attn import Function
 from tinygrad_attn.testing import GradcheckError, check_layer, directional, gradcheck
 from tinygrad_attn.testing.broken import MeanReducingMul, SpoiledMatMul, TransposedMatMul, stale_tanh
+
+_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "check_handwritten_layers.py"
+_spec = importlib.util.spec_from_file_location("check_handwritten_layers", _EXAMPLE)
+_example = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_example)
+Affine = _example.Affine  # the book's Affine: out = x W + b
 
 SIZES = [10, 100, 1_000, 10_000, 100_000, 1_000_000]
 
@@ -89,25 +98,6 @@ def test_a_backward_right_only_at_the_starting_point_is_caught_next_to_it():
     assert err.where == "x + h d" and err.op == "StaleTanh"
     # the dense check differentiates around x with backward run at x only: it cannot see this
     assert gradcheck(lambda t: stale_tanh().apply(t * 2.0), x, full=True)
-
-
-class Affine:
-    """The book's Affine: out = x W + b."""
-
-    def __init__(self, W, b):
-        self.params = [W, b]
-        self.grads = [np.zeros_like(W), np.zeros_like(b)]
-
-    def forward(self, x):
-        self.x = x
-        W, b = self.params
-        return x @ W + b
-
-    def backward(self, dout):
-        W, _ = self.params
-        self.grads[0][...] = self.x.T @ dout
-        self.grads[1][...] = dout.sum(axis=0)
-        return dout @ W.T
 
 
 class SpoiledAffine(Affine):
